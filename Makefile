@@ -1,0 +1,33 @@
+# newsmon: `make demo` and `make test` are all a newcomer needs (see README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export AIRFLOW_HOME ?= $(CURDIR)/var/airflow
+export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN ?= sqlite:///$(CURDIR)/var/airflow/airflow.db
+
+.PHONY: venv test demo airflow clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+test: venv
+	$(PY) -m pytest -q -ra
+
+demo: venv
+	$(PY) -m newsmon.demo
+
+airflow: venv
+	mkdir -p $(AIRFLOW_HOME)
+	$(VENV)/bin/newsmon db upgrade
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/airflow standalone
+
+clean:
+	rm -rf var .pytest_cache

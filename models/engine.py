@@ -1,0 +1,75 @@
+"""Engine and session helpers: which database, and how to talk to it safely."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+PROJECT_ROOT = Path(os.environ.get("NEWSMON_HOME") or Path(__file__).resolve().parents[1])
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "newsmon.db"
+
+
+def database_url(url: str | None = None) -> str:
+    """The explicit URL, else NEWSMON_DATABASE_URL, else the embedded SQLite file under var/."""
+    return url or os.environ.get("NEWSMON_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def _prepare_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling breaks SAVEPOINT and cannot take the
+    # write lock up front; let SQLAlchemy emit BEGIN itself (documented recipe).
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # Writers take the lock at BEGIN so two writers queue instead of deadlocking.
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """One engine per URL per process (pooled). Creates the SQLite file's folder when needed."""
+    return _engine_for(database_url(url))
+
+
+@lru_cache(maxsize=8)
+def _engine_for(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        _prepare_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, connect_args=_pg_connect_args(parsed))
+
+
+def _pg_connect_args(parsed) -> dict:
+    return {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, but SQLite transactions take the write lock at BEGIN."""
+    return engine.execution_options(sqlite_begin="IMMEDIATE")
+
+
+@contextmanager
+def session_scope(url: str | None = None, *, write: bool = False) -> Iterator[Session]:
+    """A session committed on success and rolled back on error."""
+    engine = make_engine(url)
+    factory = sessionmaker(bind=writer(engine) if write else engine, expire_on_commit=False)
+    with factory() as session, session.begin():
+        yield session
