@@ -1,0 +1,32 @@
+"""### newsmon_sites
+Hourly: crawl each due site source with the Scrapy news spider, one mapped task per
+source. Each crawl runs in a subprocess (Scrapy's reactor cannot restart in one process).
+Produces `newsmon://articles`.
+"""
+from datetime import timedelta
+
+from airflow.sdk import dag, task
+
+from newsmon_common import ARTICLES, COMMON_DAG_ARGS, HTTP_POOL, newsmon_database_url
+
+
+@dag(dag_id="newsmon_sites", schedule=timedelta(hours=1), tags=["newsmon", "ingest", "sites"],
+     doc_md=__doc__, **COMMON_DAG_ARGS)
+def newsmon_sites():
+    @task
+    def due_sites() -> list[str]:
+        from newsmon.jobs import due_source_names
+
+        return due_source_names("site", database_url=newsmon_database_url())
+
+    @task(pool=HTTP_POOL, outlets=[ARTICLES], execution_timeout=timedelta(hours=1),
+          map_index_template="{{ task.op_kwargs['name'] }}")
+    def crawl_site(name: str) -> dict:
+        from newsmon.jobs import crawl_site as crawl
+
+        return crawl(name, database_url=newsmon_database_url())
+
+    crawl_site.expand(name=due_sites())
+
+
+newsmon_sites()

@@ -1,0 +1,45 @@
+"""sources.yaml: the shipped file is valid; a bad line is one clear error naming source and key."""
+from __future__ import annotations
+
+import pytest
+
+from newsmon.config import ConfigError, load_sources
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "sources.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_sources_are_valid_and_cover_both_sides():
+    sources = load_sources()
+    countries = {s.country for s in sources}
+    assert {"AM", "AZ", "RU", "TR", "INT"} <= countries
+    assert {"rss", "site"} == {s.kind for s in sources}
+    assert len({s.name for s in sources}) == len(sources)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("sources:\n  - {name: a, kind: rss, url: 'http://x/feed', colour: red}\n", "source 'a': unknown key 'colour'"),
+    ("sources:\n  - {name: a, kind: atom, url: 'http://x/feed'}\n", "source 'a': 'kind' must be one of rss, site"),
+    ("sources:\n  - {name: a, kind: rss, url: 'ftp://x/feed'}\n", "source 'a': 'url' must be an http(s) URL"),
+    ("sources:\n  - {name: a, kind: site}\n", "needs 'start_urls' or 'sitemap_urls'"),
+    ("sources:\n  - {name: a, kind: site, start_urls: [x]}\n", "'start_urls' holds a value that is not an http(s) URL"),
+    ("sources:\n  - {name: a, kind: rss, url: 'http://x', max_interval: soon}\n", "source 'a': invalid literal"),
+    ("sources:\n  - {name: a, kind: rss, url: 'http://x'}\n  - {name: a, kind: rss, url: 'http://y'}\n",
+     "source name 'a' is used twice"),
+    ("sources: [\n", "not valid YAML"),
+    ("feeds: []\n", "expected a top-level 'sources:' list"),
+    ("sources:\n  - {kind: rss, url: 'http://x'}\n", "source #1 has no 'name'"),
+])
+def test_bad_config_is_one_clear_line(tmp_path, text, expected):
+    with pytest.raises(ConfigError) as error:
+        load_sources(write(tmp_path, text))
+    message = str(error.value)
+    assert expected in message and "\n" not in message
+
+
+def test_missing_file_is_clear(tmp_path):
+    with pytest.raises(ConfigError, match="sources file not found"):
+        load_sources(tmp_path / "nope.yaml")
