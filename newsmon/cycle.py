@@ -61,12 +61,31 @@ def run_cycle(*, sources_file: Path | None = None, only: str | None = None, ever
     except SQLAlchemyError as error:
         return CycleReport(ran=False, reason=f"database unreachable: {' '.join(str(error.orig or error).split())[:300]}")
     report = CycleReport()
-    if only != "sites":
-        report.outcomes += _poll_feeds(configs, url, every)
-    if only != "feeds":
-        report.outcomes += _crawl_sites(configs, url, every, sources_path(sources_file))
-    report.alerts = _alerts(url)
+    with _status(progress) as status:
+        if only != "sites":
+            status.update("polling the due feeds ...")
+            report.outcomes += _poll_feeds(configs, url, every)
+        if only != "feeds":
+            report.outcomes += _crawl_sites(configs, url, every, sources_path(sources_file), status)
+        status.update("evaluating and delivering alerts ...")
+        report.alerts = _alerts(url)
     return report
+
+
+class _NoStatus:
+    def update(self, _message: str) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        pass
+
+
+def _status(progress: bool):
+    """A live status line on a terminal; nothing when output is piped or --quiet."""
+    return Console(stderr=True).status("starting ...") if progress else _NoStatus()
 
 
 def _prepare_database(url: str) -> None:
@@ -82,7 +101,8 @@ def _poll_feeds(configs: list[SourceConfig], url: str, every: bool) -> list[Fetc
     return poll_feeds(feeds, database_url=url, every=every) if feeds else []
 
 
-def _crawl_sites(configs: list[SourceConfig], url: str, every: bool, sources_file: Path) -> list[FetchOutcome]:
+def _crawl_sites(configs: list[SourceConfig], url: str, every: bool, sources_file: Path,
+                 status) -> list[FetchOutcome]:
     from newsmon.crawl import crawl_site
     from newsmon.jobs import due_source_names
 
@@ -90,7 +110,11 @@ def _crawl_sites(configs: list[SourceConfig], url: str, every: bool, sources_fil
     if not sites:
         return []
     due = due_source_names("site", database_url=url, sources_file=sources_file, every=every)
-    return [crawl_site(sites[name], sources_file=sources_file, database_url=url) for name in due]
+    outcomes = []
+    for number, name in enumerate(due, 1):
+        status.update(f"crawling {name} ({number}/{len(due)}) ...")
+        outcomes.append(crawl_site(sites[name], sources_file=sources_file, database_url=url))
+    return outcomes
 
 
 def _alerts(url: str) -> dict:
