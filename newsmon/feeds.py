@@ -248,9 +248,8 @@ class FeedPoller:
                 outcome.report = _report(parsed.rejected, self.pipeline.ingest(session, records))
                 if any(reason.startswith("fetch failed") for reason in outcome.report.rejected):
                     _keep_old_validators(outcome)
-            interval = self._schedule(source, state, outcome, parsed)
+            outcome.poll_interval_s = self._schedule(source, state, outcome, parsed)
             record_fetch(session, outcome)
-            source_state(session, source.name).poll_interval_s = interval
         return outcome
 
     def _record_failure(self, source: SourceConfig, state: FeedState, outcome: FetchOutcome,

@@ -36,6 +36,7 @@ class FetchOutcome:
     body_hash: str | None = None
     new_url: str | None = None        # after a permanent redirect
     next_poll_at: datetime | None = None
+    poll_interval_s: int | None = None  # the success interval the schedule settled on
 
 
 def sync_sources(session: Session, configs: list[SourceConfig]) -> None:
@@ -109,6 +110,7 @@ def _update_health(source: Source, outcome: FetchOutcome, finished: datetime) ->
         return
     source.consecutive_failures = 0
     source.last_error = None
+    source.poll_interval_s = outcome.poll_interval_s or source.poll_interval_s
     source.last_success_at = finished
     if outcome.report.stored:
         source.last_new_item_at = finished
