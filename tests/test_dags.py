@@ -77,7 +77,8 @@ def snapshot_sources(tmp_path):
 
 
 def dags_test(home: Path, dag_id: str, database_url: str, sources: Path) -> str:
-    env = airflow_env(home, NEWSMON_DATABASE_URL=database_url, NEWSMON_SOURCES=str(sources))
+    env = airflow_env(home, NEWSMON_DATABASE_URL=database_url, NEWSMON_SOURCES=str(sources),
+                      NEWSMON_TASK_RETRIES="0")
     result = subprocess.run([AIRFLOW, "dags", "test", dag_id], env=env, capture_output=True, text=True, timeout=900)
     log = result.stdout + result.stderr
     assert result.returncode == 0 and "state=failed" not in log, log[-3000:]

@@ -74,7 +74,9 @@ def main() -> int:
         sources_file.write_text(snapshot.sources_yaml(server.url), encoding="utf-8")
         console.print(f"[bold]newsmon demo[/bold]: offline snapshot of {len(_names(sources_file))} sources "
                       f"served at {server.url}")
-        env = airflow_env({"NEWSMON_DATABASE_URL": f"sqlite:///{database}", "NEWSMON_SOURCES": str(sources_file)})
+        # No task retries in the demo: a failure shows at once instead of after minutes of backoff.
+        env = airflow_env({"NEWSMON_DATABASE_URL": f"sqlite:///{database}", "NEWSMON_SOURCES": str(sources_file),
+                           "NEWSMON_TASK_RETRIES": "0"})
         _newsmon(["db", "upgrade"], env)
         console.print("preparing Airflow (var/airflow, SQLite metadata DB) ...")
         prepare_airflow(env)
