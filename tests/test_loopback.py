@@ -217,7 +217,7 @@ def test_render_replaces_every_placeholder(server):
 
 
 def test_every_link_in_feeds_and_sitemaps_resolves(server, client):
-    documents = [path for name, path, _ in FEED_SOURCES if name not in EXPECTED["broken_sources"]]
+    documents = [path for name, path, _, _ in FEED_SOURCES if name not in EXPECTED["broken_sources"]]
     documents += EXPECTED["site"]["sitemaps"]
     checked = 0
     for document in documents:
@@ -229,7 +229,7 @@ def test_every_link_in_feeds_and_sitemaps_resolves(server, client):
 
 
 def test_feeds_parse_with_the_expected_entries_and_languages(server, client):
-    for name, path, language in FEED_SOURCES:
+    for name, path, language, _ in FEED_SOURCES:
         response = get(client, server, path)
         feed = feedparser.parse(response.content, response_headers=dict(response.headers))
         if name in EXPECTED["broken_sources"]:

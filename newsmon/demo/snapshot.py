@@ -26,16 +26,16 @@ PLACEHOLDER = b"{{BASE}}"
 _SITE = "/caucasus-monitor"
 
 FEED_SOURCES = [
-    # name, feed path, language: an Armenian-side outlet in English (RSS 2.0, content:encoded
+    # name, feed path, language, outlet country/side: an Armenian-side outlet in English (RSS 2.0, content:encoded
     # holds only a summary), a Russian-language outlet, an Azerbaijani one (Atom),
     # a Turkish one (.rss, tracking parameters on links), a French international one.
-    ("yerevan-dispatch", "/yerevan-dispatch/feed.xml", "en"),
-    ("kavkaz-vestnik", "/kavkaz-vestnik/rss/all.xml", "ru"),
-    ("baku-xeberler", "/baku-xeberler/feed.atom", "az"),
-    ("gundem-ankara", "/gundem-ankara/rss/son-dakika.rss", "tr"),
-    ("echo-international", "/echo-international/international/caucase/rss.xml", "fr"),
+    ("yerevan-dispatch", "/yerevan-dispatch/feed.xml", "en", "AM"),
+    ("kavkaz-vestnik", "/kavkaz-vestnik/rss/all.xml", "ru", "RU"),
+    ("baku-xeberler", "/baku-xeberler/feed.atom", "az", "AZ"),
+    ("gundem-ankara", "/gundem-ankara/rss/son-dakika.rss", "tr", "TR"),
+    ("echo-international", "/echo-international/international/caucase/rss.xml", "fr", "INT"),
     # serves an HTML maintenance page where the feed should be
-    ("sevan-herald", "/sevan-herald/feed/", "en"),
+    ("sevan-herald", "/sevan-herald/feed/", "en", "AM"),
 ]
 
 _YD = "/yerevan-dispatch/news/2026/11"
@@ -51,7 +51,7 @@ EXPECTED: dict = {
     # entries in each working feed; every one links to an article page on the server
     "feed_entries": {"yerevan-dispatch": 4, "kavkaz-vestnik": 3, "baku-xeberler": 3,
                      "gundem-ankara": 3, "echo-international": 3},
-    "languages": {name: language for name, _, language in FEED_SOURCES} | {"caucasus-monitor": "en"},
+    "languages": {name: language for name, _, language, _ in FEED_SOURCES} | {"caucasus-monitor": "en"},
     "broken_sources": ["sevan-herald"],
     "site": {
         "name": "caucasus-monitor",
@@ -132,8 +132,8 @@ def render(base_url: str, dest: Path) -> Path:
 def sources_yaml(base_url: str) -> str:
     """A sources.yaml (DESIGN.md format) listing every snapshot source under `base_url`."""
     base = base_url.rstrip("/")
-    feeds = [{"name": name, "kind": "rss", "url": base + path, "language": language}
-             for name, path, language in FEED_SOURCES]
+    feeds = [{"name": name, "kind": "rss", "url": base + path, "language": language, "country": country}
+             for name, path, language, country in FEED_SOURCES]
     site = {
         "name": EXPECTED["site"]["name"],
         "kind": "site",
@@ -141,6 +141,7 @@ def sources_yaml(base_url: str) -> str:
         "sitemap_urls": [base + path for path in EXPECTED["site"]["sitemaps"]],
         "allowed_domains": [urlsplit(base).hostname],
         "language": "en",
+        "country": "INT",
         "follow_pagination": True,
         "max_pages": 50,
     }
