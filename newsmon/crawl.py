@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,14 +31,15 @@ from parsel import Selector
 from sqlalchemy import select
 from w3lib.encoding import http_content_type_encoding
 
-from models import Article, FetchEvent, Sighting, Source
+from models import FetchEvent, Source
 from models.engine import PROJECT_ROOT, database_url as resolve_database_url, session_scope
-from newsmon import normalize, schedule
+from newsmon import schedule
 from newsmon.config import SourceConfig, load_sources, sources_path
 from newsmon.extract import Extracted, decode_html, extract
 from newsmon.health import FetchOutcome, record_fetch, source_state, sync_sources
 from newsmon.ingest import IngestReport
 from newsmon.records import ArticleRecord, utcnow
+from newsmon.stored import stored_pages
 
 LOGGER = logging.getLogger(__name__)
 
@@ -53,7 +54,6 @@ NEXT_PAGE_WORDS = frozenset({
     "növbəti", "növbəti səhifə", "sonrakı", "հաջորդ", "հաջորդը", "weiter",
 })
 ARROWS = "»›→>⟩"
-LOOKUP_CHUNK = 500                # URLs per stored-page query: well under every SQL parameter limit
 SHUTDOWN_GRACE_S = 60             # after the crawl's own time limit, before the process is killed
 STDERR_TAIL_BYTES = 64 * 1024
 
@@ -216,29 +216,8 @@ class StoredPages:
 
     def stored_since(self, urls: list[str]) -> dict[str, datetime]:
         """url -> when its stored article last changed, for the URLs stored with text."""
-        found: dict[str, datetime] = {}
         with session_scope(self.database_url) as session:
-            for start in range(0, len(urls), LOOKUP_CHUNK):
-                chunk = urls[start:start + LOOKUP_CHUNK]
-                for url, fetched_at, updated_at in self._lookup(session, chunk):
-                    changed = max(fetched_at, updated_at or fetched_at)
-                    found[url] = max(changed, found.get(url, changed))
-        return found
-
-    def _lookup(self, session, urls: list[str]) -> Iterator[tuple[str, datetime, datetime | None]]:
-        by_canonical: dict[str, list[str]] = {}
-        for url in urls:
-            by_canonical.setdefault(normalize.canonical_url(url), []).append(url)
-        with_text = Article.text != ""
-        for canonical, fetched_at, updated_at in session.execute(
-                select(Article.canonical_url, Article.fetched_at, Article.updated_at)
-                .where(Article.canonical_url.in_(list(by_canonical)), with_text)):
-            for url in by_canonical[canonical]:
-                yield url, fetched_at, updated_at
-        yield from session.execute(
-            select(Sighting.url, Article.fetched_at, Article.updated_at)
-            .join(Article, Article.id == Sighting.article_id)
-            .where(Sighting.source == self.source, Sighting.url.in_(urls), with_text)).tuples()
+            return {url: page.stamp for url, page in stored_pages(session, self.source, urls).items()}
 
 
 # --- the tally of one crawl -------------------------------------------------------

@@ -25,10 +25,8 @@ from xml.sax import SAXParseException
 import feedparser
 from feedparser.encodings import convert_to_utf8
 from feedparser.sanitizer import replace_doctype
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Article, Sighting
 from models.engine import session_scope
 from newsmon import schedule
 from newsmon.config import SourceConfig
@@ -36,10 +34,11 @@ from newsmon.extract import decode_html, extract
 from newsmon.fetch import Fetched, FetchError, FetchSettings, HttpFetcher
 from newsmon.health import FetchOutcome, due_sources, record_fetch, source_state, sync_sources
 from newsmon.ingest import IngestReport, Pipeline, Rejected
-from newsmon.normalize import canonical_url, clean_text, html_to_text, looks_like_html
+from newsmon.normalize import clean_text, html_to_text, looks_like_html
 from newsmon.records import ArticleRecord, utcnow
 from newsmon.relevance import Topic
 from newsmon.safety import UnsafeURL, check_url, source_allows_private
+from newsmon.stored import StoredPage, stored_pages
 
 LOGGER = logging.getLogger(__name__)
 
@@ -48,7 +47,6 @@ FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml;q
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 # feed content at least this long is the article itself: no page to fetch
 FULL_TEXT_CHARS = 1000
-LOOKUP_BATCH = 500           # stays far below SQLite's bound-parameter limit
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 PUBLISHED_FIRST = ("published_parsed", "updated_parsed", "created_parsed")
 UPDATED_FIRST = ("updated_parsed",)
@@ -306,12 +304,12 @@ class FeedPoller:
     def _may_be_relevant(self, source: SourceConfig, record: ArticleRecord) -> bool:
         return source.topic_specific or self.pipeline.topic.precheck(record.title, record.summary or record.text)
 
-    def _stored_pages(self, source: SourceConfig, records: list[ArticleRecord]) -> dict[str, "StoredPage"]:
+    def _stored_pages(self, source: SourceConfig, records: list[ArticleRecord]) -> dict[str, StoredPage]:
         """Entry URL -> the stored article with text, by canonical URL or by this source's sighting."""
         if not records:
             return {}
         with session_scope(self.database_url) as session:
-            return _lookup_stored(session, source.name, [r.url for r in records])
+            return stored_pages(session, source.name, [r.url for r in records])
 
     def _page_record(self, record: ArticleRecord, allow_private: bool) -> ArticleRecord | Rejected:
         try:
@@ -326,30 +324,6 @@ class FeedPoller:
             LOGGER.warning("extraction failed for %s", page.url, exc_info=True)
             return record
         return _with_page(record, extracted, page.url)
-
-
-@dataclass(frozen=True)
-class StoredPage:
-    text: str
-    stamp: datetime     # when it was last fetched or updated
-
-
-def _lookup_stored(session: Session, source_name: str, urls: list[str]) -> dict[str, StoredPage]:
-    canonical = {url: canonical_url(url) for url in urls}
-    by_canonical: dict[str, StoredPage] = {}
-    for batch in _batches(sorted(set(canonical.values()))):
-        rows = session.execute(select(Article.canonical_url, Article.text, Article.fetched_at, Article.updated_at)
-                               .where(Article.canonical_url.in_(batch), Article.text != ""))
-        by_canonical.update((key, StoredPage(text, updated or fetched)) for key, text, fetched, updated in rows)
-    found = {url: by_canonical[key] for url, key in canonical.items() if key in by_canonical}
-    for batch in _batches([url for url in urls if url not in found]):
-        # the page declared another canonical URL than the entry's link: this source saw it under the link
-        rows = session.execute(select(Sighting.url, Article.text, Article.fetched_at, Article.updated_at)
-                               .join(Article, Article.id == Sighting.article_id)
-                               .where(Sighting.source == source_name, Sighting.url.in_(batch),
-                                      Article.text != ""))
-        found.update((url, StoredPage(text, updated or fetched)) for url, text, fetched, updated in rows)
-    return found
 
 
 def _changed_since(entry: "FeedEntry", stored: StoredPage) -> bool:
@@ -530,11 +504,6 @@ def _charset(headers: dict[str, str]) -> str | None:
 def _bare_host(url: str) -> str:
     host = (urlsplit(url).hostname or "").lower()
     return host[4:] if host.startswith("www.") else host
-
-
-def _batches(items: list[str]):
-    for start in range(0, len(items), LOOKUP_BATCH):
-        yield items[start:start + LOOKUP_BATCH]
 
 
 def _internal_error(error: Exception) -> str:
