@@ -17,7 +17,6 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
-    Integer,
     LargeBinary,
     SmallInteger,
     String,
