@@ -244,8 +244,100 @@ def alerts(
         check_database_exists(database_url())
         with session_scope() as session:
             rows = list_alerts(session, since=parse_when(since, "--since"), min_severity=min_severity, limit=limit)
-        output.render_rows(rows, _fmt(fmt), ["id", "created_at", "kind", "severity", "terms", "location",
-                                              "story_id", "delivered"], title="alerts")
+        output.render_rows(rows, _fmt(fmt), ["id", "created_at", "kind", "severity", "message", "location",
+                                              "delivered", "failed"], title="alerts")
+
+    run_guarded(action)
+
+
+# --- analysis ---------------------------------------------------------------------------
+
+@app.command()
+def stats(since: Optional[str] = SinceOption, until: Optional[str] = UntilOption,
+          fmt: Optional[Format] = FormatOption) -> None:
+    """Articles and stories per day, source and language; rejected entries by reason."""
+    def action():
+        from newsmon.stats import collect, render
+
+        period = parse_when(since, "--since"), parse_when(until, "--until")
+        check_database_exists(database_url())
+        with session_scope() as session:
+            report = collect(session, *period)
+        render(report, _fmt(fmt))
+
+    run_guarded(action)
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+@app.command()
+def export(
+    fmt: ExportFormat = typer.Option(..., "--format", "-f", help="csv, jsonl or parquet"),
+    out: Path = typer.Option(..., "--out", "-o", help="the file to write"),
+    since: Optional[str] = SinceOption,
+    until: Optional[str] = UntilOption,
+    source: Optional[str] = typer.Option(None, "--source", help="source name"),
+    lang: Optional[str] = typer.Option(None, "--lang", help="language code, e.g. ru"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+) -> None:
+    """Export articles (every field, story and duplicate links) for pandas, DuckDB, spreadsheets."""
+    def action():
+        from newsmon.export import count_rows, export as write, progress_bar
+        from newsmon.query import Filters
+
+        filters = Filters(since=parse_when(since, "--since"), until=parse_when(until, "--until"),
+                          source=source, language=lang)
+        check_output_folder(out)
+        check_database_exists(database_url())
+        show_progress = not quiet and sys.stderr.isatty()
+        with session_scope() as session:
+            total = count_rows(session, filters) if show_progress else None
+            with progress_bar(total, show_progress) as advance:
+                try:
+                    written = write(session, out, fmt.value, filters, on_batch=advance)
+                except OSError as error:
+                    raise cannot_write(out, error) from None
+        if show_progress:
+            typer.echo(f"exported {written:,} articles to {out}", err=True)
+
+    run_guarded(action)
+
+
+def check_output_folder(out: Path) -> None:
+    if not out.parent.is_dir():
+        raise UserError(f"cannot write {out}: no such folder {out.parent}")
+
+
+def cannot_write(out: Path, error: OSError) -> UserError:
+    return UserError(f"cannot write {out}: {error.strerror or error}")
+
+
+@app.command()
+def plot(
+    out: Path = typer.Option(..., "--out", "-o", help="the PNG file to write"),
+    since: Optional[str] = SinceOption,
+    until: Optional[str] = UntilOption,
+) -> None:
+    """Timeline chart: new stories per day by outlet country, escalation alerts marked by severity."""
+    def action():
+        from newsmon.plot import NothingToPlot, plot as draw
+
+        period = parse_when(since, "--since"), parse_when(until, "--until")
+        check_output_folder(out)
+        check_database_exists(database_url())
+        with session_scope() as session:
+            try:
+                timeline = draw(session, out, *period)
+            except NothingToPlot as error:
+                raise UserError(str(error)) from None
+            except OSError as error:
+                raise cannot_write(out, error) from None
+        typer.echo(f"wrote {out}: {sum(timeline.stories.values()):,} stories, "
+                   f"{sum(timeline.alerts.values()):,} alerts")
 
     run_guarded(action)
 
