@@ -11,18 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models.types import as_utc
 from models import Article, ArticleBand, ArticleSignature, Revision, Sighting, Story
+from newsmon import similarity
+from newsmon.dedup import NearDuplicate, near_duplicates, refresh_story
 from newsmon.records import ArticleRecord, utcnow
 
 # Any constant works; it names "the newsmon writer" among PostgreSQL advisory locks.
 INGEST_LOCK_ID = 0x6E65_7773  # "news"
-MAX_NEAR_DUPLICATE_CANDIDATES = 50
 
 
 @dataclass
@@ -141,85 +141,47 @@ def _update_in_place(session: Session, existing: Article, article: PreparedArtic
 
 
 def _attach_to_story(session: Session, article_id: int, article: PreparedArticle) -> tuple[str, int]:
-    """Link a new article to the story of its near-duplicate, or open a new story."""
-    original = find_near_duplicate(session, article)
-    seen_at = article.record.published_at or article.record.fetched_at
-    if original is None:
-        story = Story(title=article.record.title, first_article_id=article_id,
-                      first_seen_at=seen_at, last_seen_at=seen_at)
-        session.add(story)
-        session.flush()
-        session.execute(update(Article).where(Article.id == article_id).values(story_id=story.id))
-        return "new", story.id
-    story_id, first_article_id, similarity = original
+    """Join the story of the article's best near-duplicate, or open a new story."""
+    match = find_near_duplicate(session, article)
+    if match is None:
+        return "new", _open_story(session, article_id, article.record)
     session.execute(update(Article).where(Article.id == article_id).values(
-        story_id=story_id, duplicate_of=first_article_id, similarity=similarity))
-    refresh_story(session, story_id)
-    return "near_duplicate", story_id
+        story_id=match.story_id, similarity=match.similarity))
+    refresh_story(session, match.story_id)   # links duplicate_of to the story's first article
+    return "near_duplicate", match.story_id
 
 
-def find_near_duplicate(session: Session, article: PreparedArticle) -> tuple[int, int, float] | None:
-    """(story id, the story's first article id, similarity) of the best near-duplicate, or None.
+def _open_story(session: Session, article_id: int, record: ArticleRecord) -> int:
+    # Core statements on the session's connection: an ORM add + flush of the
+    # Story cost more than the rest of the lookup.
+    seen_at = record.published_at or record.fetched_at
+    connection = session.connection()
+    story_id = connection.scalar(insert(session, Story).values(
+        title=record.title, first_article_id=article_id, first_seen_at=seen_at, last_seen_at=seen_at,
+        article_count=1, outlet_count=1).returning(Story.id))
+    connection.execute(update(Article).where(Article.id == article_id).values(story_id=story_id))
+    return story_id
 
-    Candidates come from the LSH band index (an index lookup whatever the table
-    size); each is confirmed on its full signature and text.
-    """
+
+def find_near_duplicate(session: Session, article: PreparedArticle) -> NearDuplicate | None:
+    """The stored copy most similar to the article (confirmed on signature and
+    text), or None; texts too short to sketch have none."""
     if article.signature is None or not article.bands:
         return None
-    from newsmon import similarity
-
-    candidate_ids = session.scalars(
-        select(ArticleBand.article_id)
-        .where(tuple_(ArticleBand.band, ArticleBand.band_hash).in_(list(article.bands)))
-        .distinct().limit(MAX_NEAR_DUPLICATE_CANDIDATES)
-    ).all()
-    best = None
-    for article_id, story_id, text, blob in _candidate_rows(session, candidate_ids):
-        other = similarity.from_bytes(blob)
-        if not similarity.is_near_duplicate(article.signature, other, article.record.text, text):
-            continue
-        score = similarity.estimated_similarity(article.signature, other)
-        if story_id is not None and (best is None or score > best[1]):
-            best = (story_id, score)
-    if best is None:
-        return None
-    first_article_id = session.scalar(select(Story.first_article_id).where(Story.id == best[0]))
-    return best[0], first_article_id, best[1]
-
-
-def _candidate_rows(session: Session, article_ids: Sequence[int]):
-    if not article_ids:
-        return []
-    return session.execute(
-        select(Article.id, Article.story_id, Article.text, ArticleSignature.signature)
-        .join(ArticleSignature, ArticleSignature.article_id == Article.id)
-        .where(Article.id.in_(article_ids))
-    ).all()
-
-
-def refresh_story(session: Session, story_id: int) -> None:
-    """Recompute a story's counts and time span from its articles."""
-    counts = session.execute(
-        select(func.count(Article.id), func.count(func.distinct(Article.source)),
-               func.min(func.coalesce(Article.published_at, Article.fetched_at)),
-               func.max(func.coalesce(Article.published_at, Article.fetched_at)))
-        .where(Article.story_id == story_id)
-    ).one()
-    session.execute(update(Story).where(Story.id == story_id).values(
-        article_count=counts[0], outlet_count=counts[1],
-        first_seen_at=as_utc(counts[2]), last_seen_at=as_utc(counts[3])))
+    matches = near_duplicates(session, article.signature, article.bands, article.record.text or "")
+    return matches[0] if matches else None
 
 
 def _store_sketch(session: Session, article_id: int, article: PreparedArticle) -> None:
     if article.signature is None:
         return
-    from newsmon import similarity
-
     session.execute(insert(session, ArticleSignature).values(
         article_id=article_id, signature=similarity.to_bytes(article.signature)).on_conflict_do_nothing())
     rows = [{"band": band, "band_hash": key, "article_id": article_id} for band, key in article.bands]
+    # One cached statement run for every row (executemany): a 48-row VALUES list
+    # would be compiled anew for each article, which cost more than the insert.
     if rows:
-        session.execute(insert(session, ArticleBand).values(rows).on_conflict_do_nothing())
+        session.connection().execute(insert(session, ArticleBand).on_conflict_do_nothing(), rows)
 
 
 def _replace_sketch(session: Session, article_id: int, article: PreparedArticle) -> None:
