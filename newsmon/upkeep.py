@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, text
 
-from models import FetchEvent
+from models import Base, FetchEvent
 from models.engine import make_engine, session_scope
 from newsmon.records import utcnow
 
@@ -24,9 +24,15 @@ def run(*, database_url: str | None = None, recluster_days: int = 3, keep_fetch_
 
 
 def refresh_statistics(database_url: str | None = None) -> None:
-    """Planner statistics, so search plans stay good as the tables grow."""
+    """Planner statistics for newsmon's own tables, so search plans stay good as they grow.
+
+    A bare ANALYZE on PostgreSQL would cover every table of the server's database.
+    """
     engine = make_engine(database_url)
     with engine.connect() as connection:
-        statement = "PRAGMA optimize" if engine.dialect.name == "sqlite" else "ANALYZE"
-        connection.execute(text(statement))
+        if engine.dialect.name == "sqlite":
+            connection.execute(text("PRAGMA optimize"))
+            connection.execute(text("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')"))
+        else:
+            connection.execute(text("ANALYZE " + ", ".join(Base.metadata.tables)))
         connection.commit()
