@@ -15,6 +15,7 @@ from newsmon import normalize, similarity
 from newsmon.records import ArticleRecord
 from newsmon.relevance import Topic, load_topic
 from newsmon.store import PreparedArticle, StoreResult, lock_for_ingest, store_article
+from newsmon.stored import stored_versions
 
 STORED_STATUSES = ("new", "near_duplicate", "updated")
 
@@ -85,8 +86,12 @@ class Pipeline:
         """Store a batch in the session's transaction (the caller commits)."""
         report = IngestReport()
         prepared = []
+        already_stored = seen_unchanged(session, records)
         for record in records:
             report.seen += 1
+            if record.url in already_stored:
+                report.unchanged += 1
+                continue
             try:
                 prepared.append(self.prepare(record))
             except Rejected as rejection:
@@ -96,3 +101,25 @@ class Pipeline:
         for article in prepared:
             report.count(store_article(session, article))
         return report
+
+
+def seen_unchanged(session: Session, records: list[ArticleRecord]) -> set[str]:
+    """URLs this source stored before with the same title and text: a re-poll needs no
+    normalizing, scoring or sketching for them (the common case of a feed seen again)."""
+    by_source: dict[str, list[ArticleRecord]] = {}
+    for record in records:
+        by_source.setdefault(record.source, []).append(record)
+    unchanged = set()
+    for source, batch in by_source.items():
+        stored = stored_versions(session, source, [r.url for r in batch])
+        unchanged.update(r.url for r in batch if r.url in stored and _same_content(r, stored[r.url]))
+    return unchanged
+
+
+def _same_content(record: ArticleRecord, stored: tuple[str, str, str | None]) -> bool:
+    title, text, stored_hash = stored
+    new_text = normalize.clean_text(record.text)
+    new_hash = normalize.content_hash(record.title, new_text)
+    if new_hash or stored_hash:
+        return new_hash == stored_hash
+    return (normalize.clean_title(record.title), new_text) == (title, text)

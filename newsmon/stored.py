@@ -44,6 +44,17 @@ def stored_pages(session: Session, source_name: str, urls: list[str]) -> dict[st
     return found
 
 
+def stored_versions(session: Session, source_name: str, urls: list[str]) -> dict[str, tuple[str, str, str | None]]:
+    """url -> (title, text, content hash) of the article this source already saw under that URL."""
+    found = {}
+    for batch in batches(sorted(set(urls))):
+        rows = session.execute(select(Sighting.url, Article.title, Article.text, Article.content_hash)
+                               .join(Article, Article.id == Sighting.article_id)
+                               .where(Sighting.source == source_name, Sighting.url.in_(batch)))
+        found.update((url, (title, text, digest)) for url, title, text, digest in rows)
+    return found
+
+
 def batches(items: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(items), LOOKUP_BATCH):
         yield items[start:start + LOOKUP_BATCH]
