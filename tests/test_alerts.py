@@ -16,7 +16,6 @@ from newsmon.alerts import AlertRules, evaluate, evaluate_and_deliver, list_aler
 from newsmon.config import ConfigError, load_sources
 from newsmon.demo import snapshot
 from newsmon.feeds import poll_feeds
-from newsmon.loopback import LoopbackServer
 from newsmon.records import ArticleRecord
 from newsmon.store import PreparedArticle, lock_for_ingest, store_article
 
@@ -115,16 +114,13 @@ def test_escalation_in_six_languages_raises_concept_severity_and_place(db_url):
         assert alert.terms and alert.dedup_key == f"keyword:story={result.story_id}:concept={concept}"
 
 
-def test_snapshot_feeds_raise_the_expected_alerts_and_nothing_else(sqlite_url, tmp_path):
+def test_snapshot_feeds_raise_the_expected_alerts_and_nothing_else(sqlite_url, snapshot_served):
     """The bundled offline snapshot, polled for real: its escalation and no-alert articles."""
-    with LoopbackServer(root=tmp_path) as server:
-        snapshot.render(server.url, tmp_path)
-        sources = tmp_path / "sources.yaml"
-        sources.write_text(snapshot.sources_yaml(server.url), encoding="utf-8")
-        poll_feeds([s for s in load_sources(sources) if s.kind == "rss"], database_url=sqlite_url, every=True)
-        raised = run(sqlite_url)
-        with session_scope(sqlite_url) as session:
-            paths = {i: urlsplit(u).path for i, u in session.execute(select(Article.id, Article.canonical_url))}
+    sources, _server = snapshot_served
+    poll_feeds([s for s in load_sources(sources) if s.kind == "rss"], database_url=sqlite_url, every=True)
+    raised = run(sqlite_url)
+    with session_scope(sqlite_url) as session:
+        paths = {i: urlsplit(u).path for i, u in session.execute(select(Article.id, Article.canonical_url))}
     keyword = {(paths[a.article_id], a.concept): a.location for a in raised if a.kind == "keyword"}
     for expected in snapshot.EXPECTED["escalation"]:
         location = keyword.get((expected["url"], expected["concept"]), "no alert")

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from models import Alert, Article, FetchEvent
 from models.engine import PROJECT_ROOT, session_scope
 from newsmon.demo import snapshot
-from newsmon.loopback import LoopbackServer
 
 DAGS = PROJECT_ROOT / "dags"
 AIRFLOW = shutil.which("airflow", path=str(Path(sys.executable).parent))
@@ -65,17 +64,6 @@ def airflow_home(tmp_path_factory) -> Path:
     return home
 
 
-@pytest.fixture
-def snapshot_sources(tmp_path):
-    site = tmp_path / "site"
-    site.mkdir()
-    with LoopbackServer(root=site) as server:
-        snapshot.render(server.url, site)
-        sources = tmp_path / "sources.yaml"
-        sources.write_text(snapshot.sources_yaml(server.url), encoding="utf-8")
-        yield sources, server
-
-
 def dags_test(home: Path, dag_id: str, database_url: str, sources: Path) -> str:
     env = airflow_env(home, NEWSMON_DATABASE_URL=database_url, NEWSMON_SOURCES=str(sources),
                       NEWSMON_TASK_RETRIES="0")
@@ -91,8 +79,8 @@ def counts(database_url: str) -> tuple[int, int, int]:
                 session.scalar(select(func.count(FetchEvent.id))))
 
 
-def test_ingest_and_alert_dags_store_once_and_alert_once(airflow_home, snapshot_sources, db_url):
-    sources, _server = snapshot_sources
+def test_ingest_and_alert_dags_store_once_and_alert_once(airflow_home, snapshot_served, db_url):
+    sources, _server = snapshot_served
     dags_test(airflow_home, "newsmon_feeds", db_url, sources)
     dags_test(airflow_home, "newsmon_sites", db_url, sources)
     articles, _, _ = counts(db_url)
@@ -111,9 +99,9 @@ def test_ingest_and_alert_dags_store_once_and_alert_once(airflow_home, snapshot_
     assert len(urls) == len(set(urls))
 
 
-def test_retried_feed_task_adds_nothing(airflow_home, snapshot_sources, sqlite_url):
+def test_retried_feed_task_adds_nothing(airflow_home, snapshot_served, sqlite_url):
     """Forcing every feed due again (as a retry or a re-run would) stores no second row."""
-    sources, _server = snapshot_sources
+    sources, _server = snapshot_served
     dags_test(airflow_home, "newsmon_feeds", sqlite_url, sources)
     before = counts(sqlite_url)[0]
     with session_scope(sqlite_url, write=True) as session:

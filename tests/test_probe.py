@@ -9,20 +9,15 @@ import sys
 import yaml
 
 from newsmon.demo import snapshot
-from newsmon.loopback import LoopbackServer
 
 
-def test_sources_check_reports_reachable_valid_and_articles(tmp_path):
-    site = tmp_path / "site"
-    site.mkdir()
-    with LoopbackServer(root=site) as server:
-        snapshot.render(server.url, site)
-        sources = tmp_path / "sources.yaml"
-        config = yaml.safe_load(snapshot.sources_yaml(server.url))
-        config["sources"].append({"name": "gone", "kind": "rss", "url": "http://127.0.0.1:1/feed"})
-        sources.write_text(yaml.safe_dump(config), encoding="utf-8")
-        result = subprocess.run([sys.executable, "-m", "newsmon", "sources", "--check", "--sources", str(sources),
-                                 "--format", "json"], capture_output=True, text=True, timeout=120, env=os.environ)
+def test_sources_check_reports_reachable_valid_and_articles(snapshot_served):
+    sources, _server = snapshot_served
+    config = yaml.safe_load(sources.read_text(encoding="utf-8"))
+    config["sources"].append({"name": "gone", "kind": "rss", "url": "http://127.0.0.1:1/feed"})
+    sources.write_text(yaml.safe_dump(config), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "newsmon", "sources", "--check", "--sources", str(sources),
+                             "--format", "json"], capture_output=True, text=True, timeout=120, env=os.environ)
     assert result.returncode == 0, result.stderr
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     for name, entries in snapshot.EXPECTED["feed_entries"].items():
