@@ -58,11 +58,11 @@ def _rejected_line(session) -> str:
 
 
 def _alerts_table(session) -> Table:
-    table = Table(title="alerts", header_style="bold")
-    for column in ("severity", "kind", "terms", "where", "message"):
+    table = Table(title="alerts (newsmon alerts shows terms, places and delivery)", header_style="bold")
+    for column in ("sev", "kind", "message"):
         table.add_column(column, overflow="fold")
     for alert in session.scalars(select(Alert).order_by(Alert.severity.desc(), Alert.id)):
-        table.add_row(str(alert.severity), alert.kind, ", ".join(alert.terms), alert.location or "-", alert.message)
+        table.add_row(str(alert.severity), alert.kind, alert.message)
     return table
 
 
