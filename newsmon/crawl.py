@@ -288,11 +288,6 @@ def crawl_site(source: SourceConfig, *, sources_file: Path, database_url: str | 
                       extra_settings=extra_settings, schedules_source=True)
 
 
-def crawl_sites(sources: Iterable[SourceConfig], **kwargs) -> list[FetchOutcome]:
-    """Crawl the sources one after the other (each crawl is polite to its own site)."""
-    return [crawl_site(source, **kwargs) for source in sources]
-
-
 def fetch_articles(source: SourceConfig, urls: Iterable[str], *, sources_file: Path,
                    database_url: str | None = None, timeout: float = 1800,
                    extra_settings: dict | None = None) -> FetchOutcome:

@@ -69,7 +69,7 @@ def outcome_summary(outcome: FetchOutcome) -> dict:
 
 def url_from_airflow_uri(uri: str) -> str:
     """An Airflow connection URI as a SQLAlchemy URL (postgres:// -> postgresql+psycopg://)."""
-    scheme, sep, rest = uri.partition("://")
+    scheme, _, rest = uri.partition("://")
     if scheme in ("postgres", "postgresql"):
         return f"postgresql+psycopg://{rest}"
     return uri

@@ -118,7 +118,8 @@ def _seen_again(session: Session, existing: Article, article: PreparedArticle) -
 
 def _changed_in_place(existing: Article, article: PreparedArticle) -> bool:
     new_text = article.record.text or ""
-    # A feed summary seen again after the full text was stored is not a change.
+    # Only hashed (long enough) non-empty text counts as new content. The feed path hands
+    # the stored full text for entries it does not refetch, so a summary never overwrites it.
     return bool(article.content_hash) and article.content_hash != existing.content_hash and len(new_text) > 0
 
 
