@@ -9,7 +9,9 @@ copy stored before its original still ends up pointing at the original.
 """
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import chain
 from datetime import datetime
 from functools import lru_cache
 from typing import Sequence
@@ -30,7 +32,7 @@ MAX_NEAR_DUPLICATE_CANDIDATES = 50
 @dataclass(frozen=True)
 class NearDuplicate:
     article_id: int      # the stored copy that matched
-    story_id: int
+    story_id: int | None
     similarity: float    # estimated Jaccard with that copy
 
 
@@ -107,6 +109,101 @@ def confirmed_on_text(
         if similarity.is_near_duplicate(signature, passing[article_id], text, stored_text)
     ]
     return sorted(matches, key=lambda match: (-match.similarity, match.article_id))
+
+
+@dataclass(frozen=True)
+class NewSketch:
+    """A sketched article of a batch being stored."""
+
+    article_id: int
+    signature: np.ndarray
+    bands: Sequence[tuple[int, int]]
+    text: str
+
+
+def copies_in_batch(session: Session, batch: Sequence[NewSketch]) -> dict[int, list[NearDuplicate]]:
+    """For each article of a batch (in storage order, before its band rows exist):
+    its confirmed copies among the articles stored before and the earlier articles
+    of the batch, best first, the same as ``near_duplicates`` one by one. A copy
+    within the batch has story_id None: the caller assigns those stories in order."""
+    if not batch:
+        return {}
+    candidates = _batch_candidates(stored_band_matches(session, [a.bands for a in batch]), batch)
+    in_batch = {a.article_id: a for a in batch}
+    stored_ids = {c for ids in candidates.values() for c in ids if c not in in_batch}
+    signatures = {a.article_id: a.signature for a in batch} | _stored_signatures(session, stored_ids)
+    passing = {a.article_id: [c for c in candidates[a.article_id]
+                              if c in signatures and similarity.is_near_duplicate(a.signature, signatures[c])]
+               for a in batch}
+    stored = _stories_and_texts(session, {c for ids in passing.values() for c in ids if c not in in_batch})
+    copies = {}
+    for a in batch:
+        matches = [
+            NearDuplicate(c, stored[c][0] if c in stored else None,
+                          similarity.estimated_similarity(a.signature, signatures[c]))
+            for c in passing[a.article_id]
+            if similarity.is_near_duplicate(a.signature, signatures[c], a.text,
+                                            stored[c][1] if c in stored else in_batch[c].text)
+        ]
+        copies[a.article_id] = sorted(matches, key=lambda match: (-match.similarity, match.article_id))
+    return copies
+
+
+def _batch_candidates(stored: dict[tuple[int, int], list[int]], batch: Sequence[NewSketch]) -> dict[int, list[int]]:
+    """Per article, the ids sharing the most band keys with it (stored, or earlier in the batch)."""
+    earlier: dict[tuple[int, int], list[int]] = {}
+    candidates = {}
+    for a in batch:
+        shared = Counter(chain.from_iterable(
+            ids for key in a.bands for ids in (stored.get(key), earlier.get(key)) if ids))
+        candidates[a.article_id] = sorted(shared, key=lambda c: (-shared[c], c))[:MAX_NEAR_DUPLICATE_CANDIDATES]
+        for key in a.bands:
+            earlier.setdefault(key, []).append(a.article_id)
+    return candidates
+
+
+def stored_band_matches(session: Session, band_lists: Sequence[Sequence[tuple[int, int]]]) -> dict[tuple[int, int], list[int]]:
+    """(band, band key) -> ids of the stored articles with it, for many articles' keys at once.
+
+    One statement per BATCH_LOOKUP_ARTICLES articles: an OR of one ``band = b AND
+    band_hash IN (...)`` per band, each an index range on the primary key in SQLite
+    and PostgreSQL alike. The keys are written into the SQL as integer literals:
+    binding 48 x 25 parameters cost more than the lookup itself."""
+    matches: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for start in range(0, len(band_lists), BATCH_LOOKUP_ARTICLES):
+        keys_by_band: dict[int, set[int]] = defaultdict(set)
+        for bands in band_lists[start:start + BATCH_LOOKUP_ARTICLES]:
+            for band, key in bands:
+                keys_by_band[int(band)].add(int(key))   # int(): only numbers reach the SQL text
+        for band, key, article_id in session.connection().exec_driver_sql(_band_rows_sql(keys_by_band)):
+            matches[band, key].append(article_id)
+    return matches
+
+
+# Articles per lookup statement: bounds the statement's length (48 x 500 keys).
+BATCH_LOOKUP_ARTICLES = 500
+
+
+def _band_rows_sql(keys_by_band: dict[int, set[int]]) -> str:
+    terms = " OR ".join(f"(band = {band} AND band_hash IN ({','.join(map(str, sorted(keys)))}))"
+                        for band, keys in sorted(keys_by_band.items()))
+    return f"SELECT band, band_hash, article_id FROM {ArticleBand.__tablename__} WHERE {terms}"
+
+
+def _stored_signatures(session: Session, ids: set[int]) -> dict[int, np.ndarray]:
+    if not ids:
+        return {}
+    rows = session.execute(select(ArticleSignature.article_id, ArticleSignature.signature)
+                           .where(ArticleSignature.article_id.in_(ids))).all()
+    signatures = similarity.many_from_bytes([blob for _, blob in rows])
+    return {article_id: signature for (article_id, _), signature in zip(rows, signatures)}
+
+
+def _stories_and_texts(session: Session, ids: set[int]) -> dict[int, tuple[int, str]]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Article.id, Article.story_id, Article.text).where(Article.id.in_(ids)))
+    return {article_id: (story_id, text) for article_id, story_id, text in rows}
 
 
 def _seen_at():

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from newsmon import normalize, similarity
 from newsmon.records import ArticleRecord
 from newsmon.relevance import Topic, load_topic
-from newsmon.store import PreparedArticle, StoreResult, lock_for_ingest, store_article
+from newsmon.store import PreparedArticle, StoreResult, lock_for_ingest, store_articles
 from newsmon.stored import stored_versions
 
 STORED_STATUSES = ("new", "near_duplicate", "updated")
@@ -98,8 +98,8 @@ class Pipeline:
                 report.reject(rejection.reason)
         if prepared:
             lock_for_ingest(session)
-        for article in prepared:
-            report.count(store_article(session, article))
+        for result in store_articles(session, prepared):
+            report.count(result)
         return report
 
 

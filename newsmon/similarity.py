@@ -167,6 +167,11 @@ def from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype=_SIGNATURE_DTYPE).copy()
 
 
+def many_from_bytes(blobs: list[bytes]) -> np.ndarray:
+    """Stored signatures as the rows of one array (one copy for all, not one each)."""
+    return np.frombuffer(b"".join(blobs), dtype=_SIGNATURE_DTYPE).reshape(len(blobs), NUM_PERM)
+
+
 def band_keys(sig: np.ndarray) -> list[tuple[int, int]]:
     """(band index, signed 64-bit hash of the band's rows): fits SMALLINT, BIGINT.
     A stable hash, unlike hash(): keys are persisted and shared by processes."""

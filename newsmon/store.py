@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Article, ArticleBand, ArticleSignature, Revision, Sighting, Story
 from newsmon import similarity
-from newsmon.dedup import NearDuplicate, near_duplicates, refresh_story
+from newsmon.dedup import NearDuplicate, NewSketch, copies_in_batch, near_duplicates, refresh_story
 from newsmon.records import ArticleRecord, utcnow
 
 # Any constant works; it names "the newsmon writer" among PostgreSQL advisory locks.
@@ -58,18 +58,71 @@ def lock_for_ingest(session: Session) -> None:
 
 def store_article(session: Session, article: PreparedArticle) -> StoreResult:
     """Store one article idempotently; an exact duplicate becomes a sighting."""
-    with session.begin_nested():
-        existing = find_exact(session, article.record, article.content_hash)
-        if existing is not None:
-            return _seen_again(session, existing, article)
-        article_id = _insert_article(session, article)
-        if article_id is None:  # another writer stored it first
-            existing = find_exact(session, article.record, article.content_hash)
-            return _seen_again(session, existing, article)
-        _add_sighting(session, article_id, article.record)
-        status, story_id = _attach_to_story(session, article_id, article)
-        _store_sketch(session, article_id, article)
-        return StoreResult(status, article_id, story_id)
+    return store_articles(session, [article])[0]
+
+
+def store_articles(session: Session, articles: Sequence[PreparedArticle]) -> list[StoreResult]:
+    """Store a batch with the outcome ``store_article`` gives one by one, in order, but
+    in a few statements per table: new articles (no stored or earlier copy with the
+    same URL, GUID or hash) go in together; the rest are looked up again one by one."""
+    fresh, again = _partition(session, articles)
+    results = _store_new(session, {i: articles[i] for i in fresh})
+    for i in again + [i for i in fresh if i not in results]:
+        results[i] = _store_again(session, articles[i])
+    return [results[i] for i in range(len(articles))]
+
+
+def _exact_keys(article: PreparedArticle) -> set[tuple]:
+    record = article.record
+    keys = {("url", record.canonical_url)}
+    if record.guid:
+        keys.add(("guid", record.source, record.guid))
+    if article.content_hash:
+        keys.add(("hash", article.content_hash))
+    return keys
+
+
+def _partition(session: Session, articles: Sequence[PreparedArticle]) -> tuple[list[int], list[int]]:
+    """Indexes of the new articles, and of those with a stored or earlier copy in the batch."""
+    stored = _stored_keys(session, articles)
+    claimed: set[tuple] = set()
+    fresh, again = [], []
+    for i, article in enumerate(articles):
+        keys = _exact_keys(article)
+        if keys & (stored | claimed):
+            again.append(i)
+        else:
+            fresh.append(i)
+            claimed |= keys
+    return fresh, again
+
+
+def _stored_keys(session: Session, articles: Sequence[PreparedArticle]) -> set[tuple]:
+    """The exact keys of the batch that a stored article already has (three queries)."""
+    urls = {a.record.canonical_url for a in articles}
+    hashes = {a.content_hash for a in articles if a.content_hash}
+    found = {("url", url) for url in session.scalars(select(Article.canonical_url).where(Article.canonical_url.in_(urls)))}
+    if hashes:
+        found |= {("hash", h) for h in session.scalars(select(Article.content_hash).where(Article.content_hash.in_(hashes)))}
+    guids: dict[str, set[str]] = {}
+    for a in articles:
+        if a.record.guid:
+            guids.setdefault(a.record.source, set()).add(a.record.guid)
+    for source, batch in guids.items():
+        stored = session.scalars(select(Sighting.guid).where(Sighting.source == source, Sighting.guid.in_(batch)))
+        found |= {("guid", source, guid) for guid in stored}
+    return found
+
+
+def _store_again(session: Session, article: PreparedArticle) -> StoreResult:
+    existing = find_exact(session, article.record, article.content_hash)
+    if existing is not None:
+        return _seen_again(session, existing, article)
+    # The earlier copy of the batch it waited for was not stored (its insert conflicted).
+    stored = _store_new(session, {0: article})
+    if not stored:
+        raise RuntimeError(f"{article.record.canonical_url}: conflicts with a row this transaction cannot see")
+    return stored[0]
 
 
 def find_exact(session: Session, record: ArticleRecord, content_hash: str | None) -> Article | None:
@@ -85,16 +138,43 @@ def find_exact(session: Session, record: ArticleRecord, content_hash: str | None
     return found
 
 
-def _insert_article(session: Session, article: PreparedArticle) -> int | None:
+def _store_new(session: Session, fresh: dict[int, PreparedArticle]) -> dict[int, StoreResult]:
+    """Insert new articles with their sightings, stories and sketches; an article whose
+    insert conflicted (another writer stored it first) is left out of the result."""
+    if not fresh:
+        return {}
+    ids = _insert_articles(session, fresh)
+    inserted = {ids[i]: article for i, article in fresh.items() if i in ids}
+    _add_sightings(session, [(article_id, article.record) for article_id, article in inserted.items()])
+    stories = _attach_to_stories(session, inserted)
+    _store_sketches(session, inserted)
+    return {i: StoreResult(stories[ids[i]][0], ids[i], stories[ids[i]][1]) for i in fresh if i in ids}
+
+
+def _insert_articles(session: Session, fresh: dict[int, PreparedArticle]) -> dict[int, int]:
+    """Batch index -> new article id (multi-row INSERT ... RETURNING)."""
+    rows = [_article_row(article) for article in fresh.values()]
+    statement = insert(session, Article.__table__).on_conflict_do_nothing().returning(
+        Article.__table__.c.id, Article.__table__.c.canonical_url)
+    new_ids = dict((url, article_id) for article_id, url in session.connection().execute(statement, rows))
+    return {i: new_ids[a.record.canonical_url] for i, a in fresh.items() if a.record.canonical_url in new_ids}
+
+
+def _article_row(article: PreparedArticle) -> dict[str, Any]:
     r = article.record
-    values = dict(
+    return dict(
         canonical_url=r.canonical_url, url=r.url, guid=r.guid, source=r.source,
         title=r.title or "", text=r.text or "", summary=r.summary, authors=list(r.authors),
         language=r.language, published_at=r.published_at, fetched_at=r.fetched_at,
         content_hash=article.content_hash, relevance=article.relevance,
     )
-    statement = insert(session, Article).values(**values).on_conflict_do_nothing().returning(Article.id)
-    return session.scalar(statement)
+
+
+def _add_sightings(session: Session, seen: list[tuple[int, ArticleRecord]]) -> None:
+    rows = [dict(article_id=article_id, source=r.source, url=r.url, guid=r.guid, seen_at=r.fetched_at)
+            for article_id, r in seen]
+    if rows:
+        session.connection().execute(insert(session, Sighting.__table__).on_conflict_do_nothing(), rows)
 
 
 def _add_sighting(session: Session, article_id: int, record: ArticleRecord) -> bool:
@@ -141,27 +221,63 @@ def _update_in_place(session: Session, existing: Article, article: PreparedArtic
     return StoreResult("updated", existing.id, existing.story_id)
 
 
-def _attach_to_story(session: Session, article_id: int, article: PreparedArticle) -> tuple[str, int]:
-    """Join the story of the article's best near-duplicate, or open a new story."""
-    match = find_near_duplicate(session, article)
-    if match is None:
-        return "new", _open_story(session, article_id, article.record)
-    session.execute(update(Article).where(Article.id == article_id).values(
-        story_id=match.story_id, similarity=match.similarity))
-    refresh_story(session, match.story_id)   # links duplicate_of to the story's first article
-    return "near_duplicate", match.story_id
+@dataclass(eq=False)
+class _NewStory:
+    """A story opened by the batch, before its row (and id) exists."""
+
+    first_article_id: int
+    record: ArticleRecord
+    id: int | None = None
 
 
-def _open_story(session: Session, article_id: int, record: ArticleRecord) -> int:
-    # Core statements on the session's connection: an ORM add + flush of the
-    # Story cost more than the rest of the lookup.
-    seen_at = record.published_at or record.fetched_at
-    connection = session.connection()
-    story_id = connection.scalar(insert(session, Story).values(
-        title=record.title, first_article_id=article_id, first_seen_at=seen_at, last_seen_at=seen_at,
-        article_count=1, outlet_count=1).returning(Story.id))
-    connection.execute(update(Article).where(Article.id == article_id).values(story_id=story_id))
-    return story_id
+def _attach_to_stories(session: Session, inserted: dict[int, PreparedArticle]) -> dict[int, tuple[str, int]]:
+    """Article id -> (status, story id): each new article joins the story of its best
+    near-duplicate (stored before, or earlier in the batch) or opens a new story."""
+    copies = copies_in_batch(session, [
+        NewSketch(article_id, article.signature, article.bands, article.record.text or "")
+        for article_id, article in inserted.items() if article.signature is not None and article.bands])
+    story_of: dict[int, int | _NewStory] = {}
+    status_of, similarity_of = {}, {}
+    grown: dict[int | _NewStory, None] = {}   # stories that gained a copy, in order
+    for article_id, article in inserted.items():
+        best = next(iter(copies.get(article_id, ())), None)
+        if best is None:
+            status_of[article_id], story_of[article_id] = "new", _NewStory(article_id, article.record)
+            continue
+        story = best.story_id if best.story_id is not None else story_of[best.article_id]
+        status_of[article_id], story_of[article_id] = "near_duplicate", story
+        similarity_of[article_id], grown[story] = best.similarity, None
+    _open_stories(session, [s for s in dict.fromkeys(story_of.values()) if isinstance(s, _NewStory)])
+    story_ids = {article_id: getattr(story, "id", story) for article_id, story in story_of.items()}
+    _set_stories(session, story_ids, similarity_of)
+    for story in grown:   # links duplicate_of to the story's first article
+        refresh_story(session, getattr(story, "id", story))
+    return {article_id: (status_of[article_id], story_ids[article_id]) for article_id in inserted}
+
+
+def _open_stories(session: Session, stories: list[_NewStory]) -> None:
+    """Insert the batch's new stories (one multi-row INSERT) and fill in their ids."""
+    if not stories:
+        return
+    rows = []
+    for story in stories:
+        seen_at = story.record.published_at or story.record.fetched_at
+        rows.append(dict(title=story.record.title, first_article_id=story.first_article_id,
+                         first_seen_at=seen_at, last_seen_at=seen_at, article_count=1, outlet_count=1))
+    table = Story.__table__
+    statement = insert(session, table).returning(table.c.id, sort_by_parameter_order=True)
+    for story, (story_id,) in zip(stories, session.connection().execute(statement, rows)):
+        story.id = story_id
+
+
+def _set_stories(session: Session, story_ids: dict[int, int], similarity_of: dict[int, float]) -> None:
+    table = Article.__table__
+    statement = update(table).where(table.c.id == bindparam("article_id")).values(
+        story_id=bindparam("story"), similarity=bindparam("copy_similarity"))
+    rows = [{"article_id": article_id, "story": story_id, "copy_similarity": similarity_of.get(article_id)}
+            for article_id, story_id in story_ids.items()]
+    if rows:
+        session.connection().execute(statement, rows)
 
 
 def find_near_duplicate(session: Session, article: PreparedArticle) -> NearDuplicate | None:
@@ -173,19 +289,21 @@ def find_near_duplicate(session: Session, article: PreparedArticle) -> NearDupli
     return matches[0] if matches else None
 
 
-def _store_sketch(session: Session, article_id: int, article: PreparedArticle) -> None:
-    if article.signature is None:
+def _store_sketches(session: Session, articles: dict[int, PreparedArticle]) -> None:
+    """Signature and band rows of new articles (article id -> article), one executemany each."""
+    sketched = {article_id: a for article_id, a in articles.items() if a.signature is not None}
+    if not sketched:
         return
-    session.execute(insert(session, ArticleSignature).values(
-        article_id=article_id, signature=similarity.to_bytes(article.signature)).on_conflict_do_nothing())
-    rows = [{"band": band, "band_hash": key, "article_id": article_id} for band, key in article.bands]
-    # One cached statement run for every row (executemany): a 48-row VALUES list
-    # would be compiled anew for each article, which cost more than the insert.
-    if rows:
-        session.connection().execute(insert(session, ArticleBand).on_conflict_do_nothing(), rows)
+    connection = session.connection()
+    connection.execute(insert(session, ArticleSignature.__table__).on_conflict_do_nothing(), [
+        {"article_id": article_id, "signature": similarity.to_bytes(a.signature)} for article_id, a in sketched.items()])
+    bands = [{"band": band, "band_hash": key, "article_id": article_id}
+             for article_id, a in sketched.items() for band, key in a.bands]
+    if bands:
+        connection.execute(insert(session, ArticleBand.__table__).on_conflict_do_nothing(), bands)
 
 
 def _replace_sketch(session: Session, article_id: int, article: PreparedArticle) -> None:
     session.execute(delete(ArticleBand).where(ArticleBand.article_id == article_id))
     session.execute(delete(ArticleSignature).where(ArticleSignature.article_id == article_id))
-    _store_sketch(session, article_id, article)
+    _store_sketches(session, {article_id: article})

@@ -83,6 +83,28 @@ def test_three_outlets_make_one_story_with_its_counts_and_span(db_url, pipeline)
     assert_every_article_has_one_story(db_url)
 
 
+def test_one_batch_links_copies_within_it_and_to_stored_articles(db_url, pipeline):
+    """A feed brings originals, their copies and an exact duplicate in one batch: the
+    stories come out as storing them one by one would make them."""
+    ingest(db_url, pipeline, record("https://outlet-z.example/earlier", GANJA, source="outlet-z"))
+    report = ingest(db_url, pipeline,
+                    record("https://outlet-a.example/tartar", TARTAR),
+                    record("https://outlet-a.example/other", TARTAR_OTHER_OUTLET, title="Tartar again"),
+                    record("https://outlet-b.example/copy", wire_copy(TARTAR), source="outlet-b"),
+                    record("https://outlet-c.example/same", TARTAR, source="outlet-c"),
+                    record("https://outlet-b.example/ganja", wire_copy(GANJA), source="outlet-b"))
+    assert (report.stored, report.duplicates) == (4, 1)   # the exact copy is a sighting
+    by_url = {url: article(db_url, url) for url in (
+        "https://outlet-z.example/earlier", "https://outlet-a.example/tartar", "https://outlet-a.example/other",
+        "https://outlet-b.example/copy", "https://outlet-b.example/ganja")}
+    earlier, tartar, other, copy, ganja_copy = by_url.values()
+    assert copy.story_id == tartar.story_id and copy.duplicate_of == tartar.id
+    assert ganja_copy.story_id == earlier.story_id and ganja_copy.duplicate_of == earlier.id
+    assert other.story_id not in (tartar.story_id, earlier.story_id) and other.duplicate_of is None
+    assert [(s.article_count, s.outlet_count) for s in stories(db_url)] == [(2, 2), (2, 2), (1, 1)]
+    assert_every_article_has_one_story(db_url)
+
+
 def test_a_copy_stored_before_its_original_ends_up_pointing_at_it(db_url, pipeline):
     ingest(db_url, pipeline, record("https://outlet-b.example/1", wire_copy(TARTAR), source="outlet-b",
                                     published=PUBLISHED + timedelta(hours=2)))
