@@ -285,14 +285,16 @@ class FeedPoller:
         """The records to ingest: with the article page's text where the entry may be about the
         conflict, with the stored text where it was fetched before; failed pages become rejections."""
         records = [entry.record for entry in parsed.entries]
-        candidates = [i for i, entry in enumerate(parsed.entries) if self._may_be_relevant(source, entry.record)]
+        # an entry that carries the article (long content) needs no page, fetched or stored
+        candidates = [i for i, record in enumerate(records)
+                      if len(record.text) < FULL_TEXT_CHARS and self._may_be_relevant(source, record)]
         stored = self._stored_pages(source, [records[i] for i in candidates])
         to_fetch = []
         for i in candidates:
             known = stored.get(records[i].url)
             if known is not None and not _changed_since(parsed.entries[i], known):
                 records[i] = _with_stored_text(records[i], known)
-            elif self.settings.full_text and len(records[i].text) < FULL_TEXT_CHARS:
+            elif self.settings.full_text:
                 to_fetch.append(i)
         pages = self._pages.map(self._page_record, [records[i] for i in to_fetch], repeat(allow_private))
         for i, page in zip(to_fetch, pages):

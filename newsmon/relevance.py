@@ -64,6 +64,7 @@ class Topic:
                          for language, patterns in term.patterns.items() for pattern in patterns]
         self._patterns = [(f"p{number}", *entry) for number, entry in enumerate(every_pattern)]
         self._term_of = {marker: term for marker, term, _, _ in self._patterns}
+        self._position = {term: position for position, term in enumerate(terms)}
         # compiled up front: scoring must never pay for it
         self._matchers = {lang: self._compile({lang, ANY_LANGUAGE}) for lang in self.languages}
         self._all_languages = self._compile(self.languages | {ANY_LANGUAGE})
@@ -94,7 +95,7 @@ class Topic:
         the language-neutral ones) are tried."""
         matcher = self._matcher(language)
         in_title, in_body = self._find(matcher, title), self._find(matcher, text)
-        matched = [term for term in self.terms if term in in_title or term in in_body]
+        matched = sorted(in_title.keys() | in_body.keys(), key=self._position.__getitem__)   # file order
         labels = frozenset().union(*(term.labels for term in matched))
         combos = [combo for combo in self.combos if labels.issuperset(combo.all_of)]
         negatives = [t for t in matched if t.kind == "negative" and not labels.intersection(t.unless)]
