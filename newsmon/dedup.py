@@ -1,7 +1,8 @@
 """Near-duplicates in the database: the band-index lookup, stories, reclustering.
 
-The store calls ``near_duplicates`` for every new article and ``refresh_story``
-whenever a story gains articles; the daily maintenance calls ``recluster``.
+The store calls ``copies_in_batch`` for the new articles of a batch and
+``refresh_story`` whenever a story gains articles; the daily maintenance calls
+``recluster``.
 
 A story's first article is its earliest one (published, else fetched; ties by
 id): ``duplicate_of`` of every other article of the story points at it, so a
@@ -34,15 +35,6 @@ class NearDuplicate:
     article_id: int      # the stored copy that matched
     story_id: int | None
     similarity: float    # estimated Jaccard with that copy
-
-
-def near_duplicates(
-    session: Session, signature: np.ndarray, bands: Sequence[tuple[int, int]], text: str,
-    *, other_than_story: int | None = None,
-) -> list[NearDuplicate]:
-    """Stored copies of a text, best first (index lookups only, whatever the table size)."""
-    passing = passing_candidates(session, signature, bands, other_than_story=other_than_story)
-    return confirmed_on_text(session, signature, text, passing) if passing else []
 
 
 def passing_candidates(
@@ -124,8 +116,9 @@ class NewSketch:
 def copies_in_batch(session: Session, batch: Sequence[NewSketch]) -> dict[int, list[NearDuplicate]]:
     """For each article of a batch (in storage order, before its band rows exist):
     its confirmed copies among the articles stored before and the earlier articles
-    of the batch, best first, the same as ``near_duplicates`` one by one. A copy
-    within the batch has story_id None: the caller assigns those stories in order."""
+    of the batch, best first: the same as looking each up after storing the ones
+    before it. A copy within the batch has story_id None: the caller assigns those
+    stories in order."""
     if not batch:
         return {}
     candidates = _batch_candidates(stored_band_matches(session, [a.bands for a in batch]), batch)
@@ -175,7 +168,7 @@ def stored_band_matches(session: Session, band_lists: Sequence[Sequence[tuple[in
         for bands in band_lists[start:start + BATCH_LOOKUP_ARTICLES]:
             for band, key in bands:
                 keys_by_band[int(band)].add(int(key))   # int(): only numbers reach the SQL text
-        for band, key, article_id in session.connection().exec_driver_sql(_band_rows_sql(keys_by_band)):
+        for band, key, article_id in session.connection().exec_driver_sql(band_lookup_sql(keys_by_band)):
             matches[band, key].append(article_id)
     return matches
 
@@ -184,7 +177,7 @@ def stored_band_matches(session: Session, band_lists: Sequence[Sequence[tuple[in
 BATCH_LOOKUP_ARTICLES = 500
 
 
-def _band_rows_sql(keys_by_band: dict[int, set[int]]) -> str:
+def band_lookup_sql(keys_by_band: dict[int, set[int]]) -> str:
     terms = " OR ".join(f"(band = {band} AND band_hash IN ({','.join(map(str, sorted(keys)))}))"
                         for band, keys in sorted(keys_by_band.items()))
     return f"SELECT band, band_hash, article_id FROM {ArticleBand.__tablename__} WHERE {terms}"

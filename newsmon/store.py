@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from models import Article, ArticleBand, ArticleSignature, Revision, Sighting, Story
 from newsmon import similarity
-from newsmon.dedup import NearDuplicate, NewSketch, copies_in_batch, near_duplicates, refresh_story
+from newsmon.dedup import NearDuplicate, NewSketch, copies_in_batch, refresh_story
 from newsmon.records import ArticleRecord, utcnow
 
 # Any constant works; it names "the newsmon writer" among PostgreSQL advisory locks.
@@ -281,12 +281,13 @@ def _set_stories(session: Session, story_ids: dict[int, int], similarity_of: dic
 
 
 def find_near_duplicate(session: Session, article: PreparedArticle) -> NearDuplicate | None:
-    """The stored copy most similar to the article (confirmed on signature and
-    text), or None; texts too short to sketch have none."""
+    """The stored copy most similar to an article not stored yet (confirmed on
+    signature and text), or None; texts too short to sketch have none."""
     if article.signature is None or not article.bands:
         return None
-    matches = near_duplicates(session, article.signature, article.bands, article.record.text or "")
-    return matches[0] if matches else None
+    # 0: no stored article has that id, so every candidate is a stored one
+    copies = copies_in_batch(session, [NewSketch(0, article.signature, article.bands, article.record.text or "")])
+    return next(iter(copies[0]), None)
 
 
 def _store_sketches(session: Session, articles: dict[int, PreparedArticle]) -> None:

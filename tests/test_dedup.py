@@ -2,6 +2,7 @@
 store links at ingest, what `newsmon search` shows, and what recluster repairs."""
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,7 +12,7 @@ from dedup_eval import SAME_EVENT_REPORTS, SAME_TEMPLATE_BULLETINS
 from models import Alert, Article, ArticleBand, ArticleSignature, Story
 from models.engine import session_scope
 from newsmon import similarity
-from newsmon.dedup import band_parameters, candidate_signatures, recluster
+from newsmon.dedup import band_lookup_sql, band_parameters, candidate_signatures, recluster
 from newsmon.ingest import IngestReport, Pipeline
 from newsmon.query import Filters, search
 from newsmon.records import ArticleRecord, utcnow
@@ -205,4 +206,16 @@ def test_the_candidate_lookup_probes_the_band_index_and_never_scans_it(sqlite_ur
         sql = str(statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
         plan = [row[3] for row in session.execute(text("EXPLAIN QUERY PLAN " + sql))]
     assert not [step for step in plan if step.startswith("SCAN article")]
+    assert sum("SEARCH article_bands USING COVERING INDEX" in step for step in plan) == similarity.BANDS
+
+
+def test_the_batch_lookup_probes_the_band_index_and_never_scans_it(sqlite_url):
+    keys_by_band = defaultdict(set)
+    for body in (TARTAR, GANJA, TARTAR_OTHER_OUTLET):
+        for band, key in similarity.band_keys(similarity.signature(body)):
+            keys_by_band[band].add(key)
+    with session_scope(sqlite_url) as session:
+        plan = [row[3] for row in session.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + band_lookup_sql(keys_by_band))]
+    assert not [step for step in plan if step.startswith("SCAN")]
     assert sum("SEARCH article_bands USING COVERING INDEX" in step for step in plan) == similarity.BANDS
