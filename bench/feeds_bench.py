@@ -2,9 +2,12 @@
 
 1. On the same bytes, in one run: feedparser alone vs the whole feed path
    (parse + normalize + relevance + dedup + store into SQLite), in entries/s.
-   Two sets of bytes: generated feeds about the conflict (every entry passes
-   relevance and is stored) and the real-feeds corpus (none is about the
-   conflict: parse, normalize and relevance only).
+   Three sets of bytes: generated feeds about the conflict, first polled (every
+   entry is new, passes relevance and is stored: the worst case), then polled
+   again after a tenth of their entries were replaced by new ones (the usual
+   changed feed: the seen entries are recognised, the new ones stored), and the
+   real-feeds corpus (none is about the conflict: parse, normalize and
+   relevance only).
 2. A cold vs a warm (all 304) poll of 200 local feeds served by LoopbackServer.
 
 Targets: whole path >= 0.5x feedparser's rate; warm poll <= 5% of the cold one.
@@ -39,6 +42,7 @@ from newsmon.normalize import detect_language
 REAL_FEEDS = PROJECT_ROOT.parent / "shared" / "corpora" / "real-feeds"
 HEADERS = {"content-type": "application/rss+xml; charset=utf-8"}
 NO_PAGES = FetchSettings(full_text=False)
+LOOPBACK = "http://127.0.0.1:9"   # link checks need no DNS
 SUBJECTS = ["Armenian officials", "Azerbaijani diplomats", "Negotiators from Yerevan", "Officials in Baku",
             "Residents of Goris", "Observers of the EU mission", "Karabakh Armenian refugees", "The OSCE envoy"]
 VERBS = ["said", "reported", "warned", "confirmed", "denied", "announced", "insisted", "acknowledged"]
@@ -57,12 +61,14 @@ def article(rng: random.Random, number: int) -> tuple[str, str]:
     return f"Armenia and Azerbaijan: Karabakh update {number}", "".join(paragraphs)
 
 
-def conflict_feed(rng: random.Random, base: str, feed: int, count: int) -> bytes:
+def conflict_feed(base: str, feed: int, count: int, first: int = 0) -> bytes:
+    """Entries first .. first + count - 1 of the feed; an entry's text depends on its number
+    only, so a feed generated with a later `first` is the same feed polled later."""
     start = datetime(2026, 11, 20, tzinfo=timezone.utc)
     items = []
-    for n in range(count):
+    for n in range(first, first + count):
         number = feed * 1000 + n
-        title, html = article(rng, number)
+        title, html = article(random.Random(number), number)
         items.append(f"<item><title>{title}</title><link>{base}/news/{number}.html</link>"
                      f"<guid isPermaLink='false'>g{number}</guid>"
                      f"<pubDate>{format_datetime(start + timedelta(minutes=number), usegmt=True)}</pubDate>"
@@ -85,8 +91,10 @@ def feedparser_rate(bodies: list[bytes]) -> tuple[int, float]:
     return entries, time.perf_counter() - started
 
 
-def whole_path_rate(bodies: list[bytes], database_url: str) -> tuple[int, int, float]:
-    """The path poll_feed takes after the fetch, on bytes already in memory."""
+def whole_path_rate(bodies: list[bytes], database_url: str,
+                    polled_before: list[bytes] | None = None) -> tuple[int, int, float]:
+    """The path poll_feed takes after the fetch, on bytes already in memory;
+    `polled_before`: earlier versions of the feeds, stored first (not timed)."""
     entries = stored = 0
     # loopback URLs: link checks need no DNS
     sources = [SourceConfig(name=f"feed{n}", kind="rss", url=f"http://127.0.0.1:9/feed{n}.xml")
@@ -94,6 +102,8 @@ def whole_path_rate(bodies: list[bytes], database_url: str) -> tuple[int, int, f
     with session_scope(database_url, write=True) as session:
         sync_sources(session, sources)
     with FeedPoller(database_url, NO_PAGES) as poller:
+        for source, body in zip(sources, polled_before or []):
+            poller.process(source, FeedState(url=source.url), Fetched(source.url, 200, HEADERS, body))
         started = time.perf_counter()
         for source, body in zip(sources, bodies):
             fetched = Fetched(source.url, 200, HEADERS, body)
@@ -114,7 +124,8 @@ def warm_up(bodies: list[bytes]) -> None:
             pass
 
 
-def throughput(label: str, bodies: list[bytes], folder: Path, repeat: int, profile: bool) -> None:
+def throughput(label: str, bodies: list[bytes], folder: Path, repeat: int, profile: bool,
+               polled_before: list[bytes] | None = None) -> None:
     """Best of `repeat` runs of each, alternating: the machine is shared, the best run is the least disturbed."""
     warm_up(bodies)
     parse_seconds = path_seconds = float("inf")
@@ -124,7 +135,7 @@ def throughput(label: str, bodies: list[bytes], folder: Path, repeat: int, profi
         parse_seconds = min(parse_seconds, seconds)
         if profiler:
             profiler.enable()
-        seen, stored, seconds = whole_path_rate(bodies, fresh_database(folder, f"{label}-{run}.db"))
+        seen, stored, seconds = whole_path_rate(bodies, fresh_database(folder, f"{label}-{run}.db"), polled_before)
         path_seconds = min(path_seconds, seconds)
         if profiler:
             profiler.disable()
@@ -136,10 +147,9 @@ def throughput(label: str, bodies: list[bytes], folder: Path, repeat: int, profi
 
 
 def serve_feeds(server: LoopbackServer, count: int, entries: int) -> list[SourceConfig]:
-    rng = random.Random(7)
     sources = []
     for n in range(count):
-        server.route(f"/feeds/{n}.xml", conflict_feed(rng, server.url, 100 + n, entries))
+        server.route(f"/feeds/{n}.xml", conflict_feed(server.url, 100 + n, entries))
         sources.append(SourceConfig(name=f"local{n}", kind="rss", url=f"{server.url}/feeds/{n}.xml"))
     return sources
 
@@ -169,12 +179,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each throughput measure (best kept)")
     parser.add_argument("--profile", action="store_true", help="cProfile the whole path")
     args = parser.parse_args()
-    rng = random.Random(3)
-    generated = [conflict_feed(rng, "http://127.0.0.1:9", n, args.entries) for n in range(40)]
+    generated = [conflict_feed(LOOPBACK, n, args.entries) for n in range(40)]
+    new = max(1, args.entries // 10)
+    repolled = [conflict_feed(LOOPBACK, n, args.entries, first=new) for n in range(40)]
     real = [p.read_bytes() for p in sorted(REAL_FEEDS.rglob("*")) if p.suffix in (".rss", ".atom", ".xml", ".rdf")]
     with tempfile.TemporaryDirectory() as folder:
         print(f"{'bytes':<28}{'entries':>8}{'feedparser/s':>14}{'whole path/s':>14}{'stored':>8}{'ratio':>10}")
         throughput("generated conflict feeds", generated, Path(folder), args.repeat, args.profile)
+        throughput(f"same, re-polled: {new} new", repolled, Path(folder), args.repeat, args.profile,
+                   polled_before=generated)
         throughput("real-feeds corpus", real, Path(folder), args.repeat, args.profile)
         cold_and_warm(Path(folder), args.feeds, args.entries)
 

@@ -127,9 +127,12 @@ def parse_feed(body: bytes, headers: dict[str, str], feed_url: str, source: Sour
     come out absolute but unchecked: ``refuse_unsafe_links`` checks them (it
     resolves host names, which is network).
     """
-    # feedparser resolves relative links against Content-Location, which may itself be relative
-    headers = {**headers, "content-location": urljoin(feed_url, headers.get("content-location", ""))}
-    _refuse_entity_declarations(body, headers)
+    data = _refuse_entity_declarations(body, headers)
+    if "content-location" in headers or b"xml:base" in data:
+        # feedparser resolves relative links (and a relative xml:base) against
+        # Content-Location, which may itself be relative. Only then: it costs a
+        # urljoin at every element, and other relative links are joined below.
+        headers = {**headers, "content-location": urljoin(feed_url, headers.get("content-location", ""))}
     # a BytesIO: feedparser would treat bytes that look like a URL or a path as one and open it.
     # Its HTML sanitizer and link resolver are off: entry HTML only ever becomes plain
     # text here (html_to_text drops scripts, styles and links), and they cost half the parse.
@@ -364,8 +367,9 @@ def _same_site_canonical(declared: str | None, page_url: str) -> str | None:
 
 # --- feed parsing helpers ---------------------------------------------------------
 
-def _refuse_entity_declarations(body: bytes, headers: dict[str, str]) -> None:
-    """Refuse a feed that declares XML entities, before feedparser sees it.
+def _refuse_entity_declarations(body: bytes, headers: dict[str, str]) -> bytes:
+    """Refuse a feed that declares XML entities, before feedparser sees it;
+    returns the body decoded to UTF-8 as feedparser will.
 
     feedparser drops external entities but keeps the internal ones it deems
     safe, and its fallback parser expands them: 80 kB of repeated references
@@ -378,6 +382,7 @@ def _refuse_entity_declarations(body: bytes, headers: dict[str, str]) -> None:
     _version, stripped, entities = replace_doctype(data)
     if entities or _prolog_declares_entities(data) or _prolog_declares_entities(stripped):
         raise NotAFeed("refused: the feed declares XML entities (entity expansion is not allowed)")
+    return data
 
 
 class _PrologDone(Exception):

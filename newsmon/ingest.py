@@ -118,8 +118,8 @@ def seen_unchanged(session: Session, records: list[ArticleRecord]) -> set[str]:
 
 def _same_content(record: ArticleRecord, stored: tuple[str, str, str | None]) -> bool:
     title, text, stored_hash = stored
-    new_text = normalize.clean_text(record.text)
+    new_text, new_title = normalize.clean_text(record.text), normalize.clean_title(record.title)
+    if (new_title, new_text) == (title, text):   # the usual case, and cheaper than hashing
+        return True
     new_hash = normalize.content_hash(record.title, new_text)
-    if new_hash or stored_hash:
-        return new_hash == stored_hash
-    return (normalize.clean_title(record.title), new_text) == (title, text)
+    return (new_hash or stored_hash) is not None and new_hash == stored_hash

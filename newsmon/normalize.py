@@ -98,7 +98,7 @@ _INVISIBLE = re.compile(
     "[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u061c\u180e\u200b-\u200f"
     "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb]"
 )
-_HTML_WHITESPACE = re.compile(r"\s+")
+_BLOCK_BREAK = "\ue000"   # a private-use character: no text means anything by it
 _LOOKS_LIKE_MARKUP = re.compile(r"<[a-zA-Z/!]|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+\d*);")
 
 
@@ -130,18 +130,14 @@ def html_to_text(html: str) -> str:
     except etree.ParserError:  # nothing but whitespace/comments once parsed
         return ""
     etree.strip_elements(root, *_DROPPED_ELEMENTS, with_tail=False)
-    return clean_text("".join(_text_pieces(root)))
-
-
-def _text_pieces(root):
-    """Text and tails in document order, a line break around every block."""
-    for event, element in etree.iterwalk(root, events=("start", "end")):
-        if element.tag in _BLOCK_TAGS:
-            yield "\n"
-        # source line breaks inside HTML text are plain spaces
-        piece = element.text if event == "start" else element.tail
-        if piece:
-            yield _HTML_WHITESPACE.sub(" ", piece)
+    # A marker where each block starts and ends, then lxml's own text serializer
+    # (C, not a Python walk): source line breaks inside text are plain spaces,
+    # the markers become the line breaks.
+    for element in root.iter(*_BLOCK_TAGS):
+        element.text = _BLOCK_BREAK + (element.text or "")
+        element.tail = _BLOCK_BREAK + (element.tail or "")
+    text = " ".join(etree.tostring(root, method="text", encoding="unicode").split())
+    return clean_text(text.replace(_BLOCK_BREAK, "\n"))
 
 
 def looks_like_html(text: str) -> bool:

@@ -265,9 +265,11 @@ def _open_stories(session: Session, stories: list[_NewStory]) -> None:
         rows.append(dict(title=story.record.title, first_article_id=story.first_article_id,
                          first_seen_at=seen_at, last_seen_at=seen_at, article_count=1, outlet_count=1))
     table = Story.__table__
-    statement = insert(session, table).returning(table.c.id, sort_by_parameter_order=True)
-    for story, (story_id,) in zip(stories, session.connection().execute(statement, rows)):
-        story.id = story_id
+    # matched on the first article, not on row order: ordered RETURNING is one INSERT per row in SQLite
+    statement = insert(session, table).returning(table.c.id, table.c.first_article_id)
+    story_ids = dict((first, story_id) for story_id, first in session.connection().execute(statement, rows))
+    for story in stories:
+        story.id = story_ids[story.first_article_id]
 
 
 def _set_stories(session: Session, story_ids: dict[int, int], similarity_of: dict[int, float]) -> None:

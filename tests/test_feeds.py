@@ -11,7 +11,8 @@ from fixtures.feeds.feedkit import (EPOCH, TALKS, Entry, article_page, atom, ent
 from models import Article, FetchEvent, Revision, Sighting, Source
 from models.engine import session_scope
 from newsmon import schedule
-from newsmon.feeds import poll_feed, poll_feeds
+from newsmon.config import SourceConfig
+from newsmon.feeds import parse_feed, poll_feed, poll_feeds
 from newsmon.fetch import FetchSettings
 from newsmon.loopback import LoopbackServer
 
@@ -251,3 +252,27 @@ def test_publisher_hints():
     assert schedule.retry_after_seconds("120", now) == 120
     assert schedule.retry_after_seconds("31536000", now) == schedule.MAX_RETRY_AFTER
     assert schedule.retry_after_seconds("tomorrow", now) is None
+
+
+FEED_URL = "http://feeds.example/feeds/rss.xml"
+RSS_RELATIVE = (b"<rss version='2.0'><channel><title>t</title><item><title>Talks in Brussels</title>"
+                b"<link>news/1.html</link></item></channel></rss>")
+
+
+def atom_with_base(base: str) -> bytes:
+    """xml:base on the feed and a relative one on the entry: the bases nest."""
+    return (f"<feed xmlns='http://www.w3.org/2005/Atom' xml:base='{base}'><title>t</title>"
+            f"<entry xml:base='sub/'><title>Talks in Brussels</title><id>urn:1</id><link href='post-1'/>"
+            f"</entry></feed>").encode()
+
+
+@pytest.mark.parametrize("body, headers, expected", [
+    (RSS_RELATIVE, {}, "http://feeds.example/feeds/news/1.html"),
+    (RSS_RELATIVE, {"content-location": "/mirror/rss.xml"}, "http://feeds.example/mirror/news/1.html"),
+    (atom_with_base("../blog/"), {}, "http://feeds.example/blog/sub/post-1"),
+    (atom_with_base("http://other.example/base/"), {}, "http://other.example/base/sub/post-1"),
+], ids=["feed URL", "Content-Location", "relative xml:base", "absolute xml:base"])
+def test_relative_links_resolve_against_the_feed_its_base_or_content_location(body, headers, expected):
+    source = SourceConfig(name="relative", kind="rss", url=FEED_URL)
+    [record] = parse_feed(body, {"content-type": "application/xml", **headers}, FEED_URL, source).records
+    assert record.url == expected
