@@ -13,8 +13,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from lxml import etree
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
 
-from newsmon.extract import Extracted, decode_html, extract, extract_file
+from newsmon.extract import Extracted, _parse_html, decode_html, extract, extract_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
 BENCHMARK = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "extraction-benchmark"
@@ -111,6 +114,35 @@ def test_five_megabyte_page_is_extracted_in_bounded_time():
 def test_many_nested_elements_do_not_raise():
     deep = "<div>" * 50_000 + "text" + "</div>" * 50_000
     assert isinstance(extract(f"<html><body>{deep}</body></html>"), Extracted)
+
+
+@pytest.mark.parametrize("page", [
+    "<html><body><p>Plain page</p></body></html>",
+    "<html><body><p>Control\x0c characters\x01 and U+FFFE\ufffe go</p></body></html>",
+    "<!DOCTYPE html PUBLIC '-//W3C//DTD XHTML 1.0//EN' 'http://www.w3.org/TR/xhtml1/DTD/x.dtd'>\n"
+    "<html><body><p>DOCTYPE with a slash</p></body></html>",
+    "<!DOCTYPE html><html><body><p>no line break at all</p></body></html>",
+    "<html lang='en' />\n<body><p>self-closing html</p></body>",
+    "<?xml version='1.0' encoding='utf-8'?><html><body><p>XML declaration</p></body></html>",
+    "<html><body><p>lone surrogate \udce9</p></body></html>",
+    "<p>a fragment only</p>", "just text", "<!-- a comment only -->",
+])
+def test_pages_parse_into_the_tree_trafilatura_would_build(page):
+    ours, theirs = _parse_html(page), load_html(page)
+    assert (ours is None) == (theirs is None)
+    if ours is not None:
+        assert etree.tostring(ours) == etree.tostring(theirs)
+        assert all(isinstance(element, HtmlElement) for element in ours.iter(etree.Element))
+
+
+def test_a_date_only_a_script_gives_is_read_before_scripts_are_dropped():
+    paragraphs = "".join(f"<p>Paragraph {i} of a report on the border talks, long enough to count as text.</p>"
+                         for i in range(8))
+    page = ('<html><head><script>var meta = {"datePublished": "2018-02-24T10:15:59Z"};</script>'
+            f'<style>p {{ color: red }}</style></head><body><article>{paragraphs}</article></body></html>')
+    result = extract(page)
+    assert result.published_at == datetime(2018, 2, 24, 10, 15, 59, tzinfo=timezone.utc)
+    assert "var meta" not in result.text and "color" not in result.text
 
 
 def test_body_split_around_ads_is_joined():
