@@ -36,7 +36,7 @@ from models.engine import PROJECT_ROOT, database_url as resolve_database_url, se
 from newsmon import schedule
 from newsmon.config import SourceConfig, load_sources, sources_path
 from newsmon.extract import Extracted, decode_html, extract
-from newsmon.health import FetchOutcome, record_fetch, source_state, sync_sources
+from newsmon.health import FetchOutcome, record_fetch, sync_sources
 from newsmon.ingest import IngestReport
 from newsmon.records import ArticleRecord, utcnow
 from newsmon.stored import stored_pages
@@ -263,8 +263,7 @@ def record_crawl(outcome: FetchOutcome, source: SourceConfig, *, database_url: s
     feed's own next poll time.
     """
     with session_scope(database_url, write=True) as session:
-        sync_sources(session, [source])
-        state = source_state(session, source.name)
+        state = sync_sources(session, [source])[source.name]
         outcome.next_poll_at = next_crawl_at(outcome, source, state) if schedules_source else state.next_poll_at
         record_fetch(session, outcome)
 

@@ -25,14 +25,14 @@ from xml.sax import SAXParseException
 import feedparser
 from feedparser.encodings import convert_to_utf8
 from feedparser.sanitizer import replace_doctype
-from sqlalchemy.orm import Session
 
+from models import Source
 from models.engine import session_scope
 from newsmon import schedule
 from newsmon.config import SourceConfig
 from newsmon.extract import decode_html, extract
 from newsmon.fetch import Fetched, FetchError, FetchSettings, HttpFetcher
-from newsmon.health import FetchOutcome, due_sources, record_fetch, source_state, sync_sources
+from newsmon.health import FetchOutcome, due_sources, record_fetch, sync_sources
 from newsmon.ingest import IngestReport, Pipeline, Rejected
 from newsmon.normalize import clean_text, html_to_text, looks_like_html
 from newsmon.records import ArticleRecord, utcnow
@@ -98,9 +98,9 @@ def poll_feeds(sources: list[SourceConfig], *, database_url: str | None = None, 
                settings: FetchSettings | None = None) -> list[FetchOutcome]:
     """Poll the due feeds (all with every=True) concurrently; one outcome per polled feed."""
     with session_scope(database_url, write=True) as session:
-        sync_sources(session, sources)
+        stored = sync_sources(session, sources)
         due = due_sources(session, sources, every=every)
-        states = {source.name: _feed_state(session, source) for source in due}
+        states = {source.name: _feed_state(stored[source.name], source) for source in due}
     if not due:
         return []
     with FeedPoller(database_url, settings) as poller, \
@@ -113,8 +113,7 @@ def poll_feed(source: SourceConfig, *, database_url: str | None = None,
               settings: FetchSettings | None = None) -> FetchOutcome:
     """Poll one feed now, due or not (the Airflow task decided it is due)."""
     with session_scope(database_url, write=True) as session:
-        sync_sources(session, [source])
-        state = _feed_state(session, source)
+        state = _feed_state(sync_sources(session, [source])[source.name], source)
     with FeedPoller(database_url, settings) as poller:
         return poller.poll(source, state)
 
@@ -198,6 +197,7 @@ class FeedPoller:
         self.fetcher = HttpFetcher(self.settings)
         self.pipeline = Pipeline(topic)
         self._pages = ThreadPoolExecutor(self.settings.max_concurrency, thread_name_prefix="newsmon-page")
+        self._unchanged: list[FetchOutcome] = []   # polls that found nothing new, recorded on exit
 
     def __enter__(self) -> "FeedPoller":
         return self
@@ -205,6 +205,7 @@ class FeedPoller:
     def __exit__(self, *exc_info) -> None:
         self._pages.shutdown(wait=True)
         self.fetcher.close()
+        self._record_unchanged()
 
     def poll(self, source: SourceConfig, state: FeedState) -> FetchOutcome:
         """Never raises for the feed's failure: it is in the outcome and in the fetch log."""
@@ -232,7 +233,9 @@ class FeedPoller:
         _note_response(outcome, fetched)
         if fetched.not_modified or fetched.body_hash == state.body_hash:
             outcome.status = "not_modified"
-            return self._store(source, state, outcome, parsed=None, records=[])
+            outcome.poll_interval_s = self._schedule(source, state, outcome, parsed=None)
+            self._unchanged.append(outcome)
+            return outcome
         allow_private = _allows_private(source, state)
         try:
             parsed = parse_feed(fetched.body, fetched.headers, fetched.url, source)
@@ -245,16 +248,26 @@ class FeedPoller:
         return self._store(source, state, outcome, parsed, records)
 
     def _store(self, source: SourceConfig, state: FeedState, outcome: FetchOutcome,
-               parsed: ParsedFeed | None, records: list[ArticleRecord]) -> FetchOutcome:
+               parsed: ParsedFeed, records: list[ArticleRecord]) -> FetchOutcome:
         """Ingest and record in one write transaction: the log never disagrees with the rows."""
         with session_scope(self.database_url, write=True) as session:
-            if parsed is not None:
-                outcome.report = _report(parsed.rejected, self.pipeline.ingest(session, records))
-                if any(reason.startswith("fetch failed") for reason in outcome.report.rejected):
-                    _keep_old_validators(outcome)
+            outcome.report = _report(parsed.rejected, self.pipeline.ingest(session, records))
+            if any(reason.startswith("fetch failed") for reason in outcome.report.rejected):
+                _keep_old_validators(outcome)
             outcome.poll_interval_s = self._schedule(source, state, outcome, parsed)
             record_fetch(session, outcome)
         return outcome
+
+    def _record_unchanged(self) -> None:
+        """The fetch log of every feed that had nothing new, in one write transaction:
+        most polls of a cycle, and a transaction each cost more than the poll."""
+        try:
+            with session_scope(self.database_url, write=True) as session:
+                for outcome in self._unchanged:
+                    record_fetch(session, outcome)
+        except Exception:  # the outcomes are still returned: the caller sees them
+            LOGGER.exception("recording %d unchanged feeds failed", len(self._unchanged))
+        self._unchanged.clear()
 
     def _record_failure(self, source: SourceConfig, state: FeedState, outcome: FetchOutcome,
                         retry_after: str | None = None) -> FetchOutcome:
@@ -475,8 +488,7 @@ def _entry_time(entry, keys: tuple[str, ...]) -> datetime | None:
 
 # --- small helpers ----------------------------------------------------------------
 
-def _feed_state(session: Session, source: SourceConfig) -> FeedState:
-    row = source_state(session, source.name)
+def _feed_state(row: Source, source: SourceConfig) -> FeedState:
     return FeedState(url=row.url or source.url, etag=row.etag, last_modified=row.last_modified,
                      body_hash=row.body_hash, poll_interval_s=row.poll_interval_s,
                      consecutive_failures=row.consecutive_failures, last_success_at=row.last_success_at)

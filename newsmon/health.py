@@ -39,23 +39,26 @@ class FetchOutcome:
     poll_interval_s: int | None = None  # the success interval the schedule settled on
 
 
-def sync_sources(session: Session, configs: list[SourceConfig]) -> None:
-    """Mirror sources.yaml into the sources table, keeping each source's health.
+def sync_sources(session: Session, configs: list[SourceConfig]) -> dict[str, Source]:
+    """Mirror sources.yaml into the sources table, keeping each source's health;
+    returns the stored sources by name.
 
     The stored URL follows permanent redirects; it is reset only when the
     configured URL itself changes.
     """
-    for config in configs:
-        url = config.url or _first_url(config)
-        session.execute(insert(session, Source).values(
-            name=config.name, kind=config.kind, url=url, settings=dict(config.settings)
-        ).on_conflict_do_nothing())
-        source = source_state(session, config.name)
+    if not configs:
+        return {}
+    rows = [dict(name=c.name, kind=c.kind, url=c.url or _first_url(c), settings=dict(c.settings)) for c in configs]
+    session.execute(insert(session, Source.__table__).on_conflict_do_nothing(), rows)
+    stored = source_states(session, [c.name for c in configs])
+    for config, row in zip(configs, rows):
+        source = stored[config.name]
         if source.settings.get("url") != config.settings.get("url"):
-            source.url = url
+            source.url = row["url"]
         source.kind, source.language = config.kind, config.language
-        source.settings, source.enabled = dict(config.settings), config.enabled
+        source.settings, source.enabled = row["settings"], config.enabled
     session.flush()
+    return stored
 
 
 def _first_url(config: SourceConfig) -> str | None:
@@ -78,6 +81,10 @@ def due_sources(session: Session, configs: list[SourceConfig], *, every: bool = 
 
 def source_state(session: Session, name: str) -> Source | None:
     return session.scalar(select(Source).where(Source.name == name))
+
+
+def source_states(session: Session, names: list[str]) -> dict[str, Source]:
+    return {source.name: source for source in session.scalars(select(Source).where(Source.name.in_(names)))}
 
 
 def record_fetch(session: Session, outcome: FetchOutcome) -> FetchEvent:
