@@ -2,7 +2,7 @@
 
 The store calls ``copies_in_batch`` for the new articles of a batch and
 ``refresh_story`` whenever a story gains articles; the daily maintenance calls
-``recluster``.
+``recluster``, whose lookup (``candidate_signatures``) can leave a story out.
 
 A story's first article is its earliest one (published, else fetched; ties by
 id): ``duplicate_of`` of every other article of the story points at it, so a
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from itertools import chain
 from datetime import datetime
 from functools import lru_cache
+from itertools import chain
 from typing import Sequence
 
 import numpy as np
@@ -129,14 +129,14 @@ def copies_in_batch(session: Session, batch: Sequence[NewSketch]) -> dict[int, l
                               if c in signatures and similarity.is_near_duplicate(a.signature, signatures[c])]
                for a in batch}
     stored = _stories_and_texts(session, {c for ids in passing.values() for c in ids if c not in in_batch})
+    stories = {c: story_id for c, (story_id, _) in stored.items()}
+    texts = {a.article_id: a.text for a in batch} | {c: text for c, (_, text) in stored.items()}
     copies = {}
     for a in batch:
         matches = [
-            NearDuplicate(c, stored[c][0] if c in stored else None,
-                          similarity.estimated_similarity(a.signature, signatures[c]))
+            NearDuplicate(c, stories.get(c), similarity.estimated_similarity(a.signature, signatures[c]))
             for c in passing[a.article_id]
-            if similarity.is_near_duplicate(a.signature, signatures[c], a.text,
-                                            stored[c][1] if c in stored else in_batch[c].text)
+            if similarity.is_near_duplicate(a.signature, signatures[c], a.text, texts[c])
         ]
         copies[a.article_id] = sorted(matches, key=lambda match: (-match.similarity, match.article_id))
     return copies

@@ -134,7 +134,7 @@ def parse_feed(body: bytes, headers: dict[str, str], feed_url: str, source: Sour
         headers = {**headers, "content-location": urljoin(feed_url, headers.get("content-location", ""))}
     # a BytesIO: feedparser would treat bytes that look like a URL or a path as one and open it.
     # Its HTML sanitizer and link resolver are off: entry HTML only ever becomes plain
-    # text here (html_to_text drops scripts, styles and links), and they cost half the parse.
+    # text here (html_to_text drops scripts, styles and links), and they cost almost half of it.
     parsed = feedparser.parse(io.BytesIO(body), response_headers=headers,
                               sanitize_html=False, resolve_relative_uris=False)
     problem = _bozo_reason(parsed.bozo_exception) if parsed.bozo else None
