@@ -155,7 +155,9 @@ def _batch_candidates(stored: dict[tuple[int, int], list[int]], batch: Sequence[
     return candidates
 
 
-def stored_band_matches(session: Session, band_lists: Sequence[Sequence[tuple[int, int]]]) -> dict[tuple[int, int], list[int]]:
+def stored_band_matches(
+    session: Session, band_lists: Sequence[Sequence[tuple[int, int]]],
+) -> dict[tuple[int, int], list[int]]:
     """(band, band key) -> ids of the stored articles with it, for many articles' keys at once.
 
     One statement per BATCH_LOOKUP_ARTICLES articles: an OR of one ``band = b AND

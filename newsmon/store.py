@@ -101,9 +101,11 @@ def _stored_keys(session: Session, articles: Sequence[PreparedArticle]) -> set[t
     """The exact keys of the batch that a stored article already has (three queries)."""
     urls = {a.record.canonical_url for a in articles}
     hashes = {a.content_hash for a in articles if a.content_hash}
-    found = {("url", url) for url in session.scalars(select(Article.canonical_url).where(Article.canonical_url.in_(urls)))}
+    stored_urls = session.scalars(select(Article.canonical_url).where(Article.canonical_url.in_(urls)))
+    found = {("url", url) for url in stored_urls}
     if hashes:
-        found |= {("hash", h) for h in session.scalars(select(Article.content_hash).where(Article.content_hash.in_(hashes)))}
+        stored_hashes = session.scalars(select(Article.content_hash).where(Article.content_hash.in_(hashes)))
+        found |= {("hash", content_hash) for content_hash in stored_hashes}
     guids: dict[str, set[str]] = {}
     for a in articles:
         if a.record.guid:
@@ -298,8 +300,9 @@ def _store_sketches(session: Session, articles: dict[int, PreparedArticle]) -> N
     if not sketched:
         return
     connection = session.connection()
-    connection.execute(insert(session, ArticleSignature.__table__).on_conflict_do_nothing(), [
-        {"article_id": article_id, "signature": similarity.to_bytes(a.signature)} for article_id, a in sketched.items()])
+    signatures = [{"article_id": article_id, "signature": similarity.to_bytes(a.signature)}
+                  for article_id, a in sketched.items()]
+    connection.execute(insert(session, ArticleSignature.__table__).on_conflict_do_nothing(), signatures)
     bands = [{"band": band, "band_hash": key, "article_id": article_id}
              for article_id, a in sketched.items() for band, key in a.bands]
     if bands:
