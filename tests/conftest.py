@@ -16,7 +16,6 @@ from sqlalchemy.engine import make_url
 
 from models.engine import make_engine
 from newsmon.demo import snapshot
-from newsmon.loopback import LoopbackServer
 from newsmon.migrate import upgrade
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -86,10 +85,5 @@ def db_url(request) -> str:
 @pytest.fixture
 def snapshot_served(tmp_path):
     """The bundled offline snapshot served on 127.0.0.1: (its sources.yaml, the server)."""
-    site = tmp_path / "snapshot"
-    site.mkdir()
-    with LoopbackServer(root=site) as server:  # files are read per request: render once the port is known
-        snapshot.render(server.url, site)
-        sources = tmp_path / "sources.yaml"
-        sources.write_text(snapshot.sources_yaml(server.url), encoding="utf-8")
+    with snapshot.served(tmp_path) as (sources, server):
         yield sources, server

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import itertools
-import threading
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,6 +18,7 @@ from newsmon.demo import snapshot
 from newsmon.feeds import poll_feeds
 from newsmon.records import ArticleRecord
 from newsmon.store import PreparedArticle, lock_for_ingest, store_article
+from threads import run_at_once
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 _numbers = itertools.count(1)
@@ -222,19 +223,8 @@ def test_burst_of_escalation_stories_raises_one_spike(db_url):
 def test_two_evaluations_at_once_raise_each_alert_once(db_url):
     store(db_url, *(prepared(title, text, language, source=f"outlet-{language}")
                     for language, title, text, *_ in ESCALATION))
-    reports, errors = [], []
-
-    def worker():
-        try:
-            reports.append(evaluate_and_deliver(database_url=db_url, now=NOW, channels=[]))
-        except Exception as error:  # surfaced by the assertion below
-            errors.append(error)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    evaluate_now = partial(evaluate_and_deliver, database_url=db_url, now=NOW, channels=[])
+    reports, errors = run_at_once(evaluate_now, [()] * 2)
     assert not errors
     assert sum(r.raised for r in reports) == len(stored_alerts(db_url)) > 0
     assert sorted(r.evaluated_articles for r in reports) == [0, len(ESCALATION)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import email
 import json
 import socket
-import threading
 from datetime import datetime, timedelta
 from email import policy
 
@@ -22,6 +21,7 @@ from newsmon.loopback import LoopbackServer
 from newsmon.notify import SENDING_LEASE, EmailChannel, WebhookChannel, channels_from_env, deliver_pending
 from newsmon.records import ArticleRecord, utcnow
 from newsmon.store import PreparedArticle, lock_for_ingest, store_article
+from threads import run_at_once
 
 REPORTS = [
     ("en", "Drone strike hits Goris", "An Azerbaijani drone strike hit the outskirts of Goris on Saturday."),
@@ -176,19 +176,7 @@ def test_forced_retries_and_concurrent_deliveries_send_nothing_twice(db_url, rec
     evaluate_and_deliver(database_url=db_url, channels=[])     # raise only
     receiver.route("/hook", "ok", content_type="text/plain", delay=0.05)   # so the two deliverers overlap
     channels = [webhook(receiver), smtp.channel()]
-    results, errors = [], []
-
-    def deliver():
-        try:
-            results.append(deliver_pending(db_url, channels))
-        except Exception as error:  # surfaced by the assertion below
-            errors.append(error)
-
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = run_at_once(deliver_pending, [(db_url, channels)] * 2)
     assert not errors
     count = len(alert_rows(db_url))
     for channel in ("webhook", "email"):

@@ -1,7 +1,6 @@
 """Foundation: idempotent storage, sightings, full-text search, migrations, on both databases."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timezone
 
 import pytest
@@ -15,6 +14,7 @@ from newsmon.migrate import alembic_config, current_revision, upgrade
 from newsmon.query import Filters, search
 from newsmon.records import ArticleRecord
 from newsmon.store import PreparedArticle, lock_for_ingest, store_article
+from threads import run_at_once
 
 PUBLISHED = datetime(2026, 11, 21, 8, 30, tzinfo=timezone.utc)
 
@@ -47,19 +47,8 @@ def test_same_article_twice_is_one_row(db_url):
 
 
 def test_concurrent_inserts_of_one_article_give_one_row(db_url):
-    results, errors = [], []
-
-    def worker(n):
-        try:
-            results.append(store(db_url, prepared(source=f"outlet-{n}", guid=f"g{n}")))
-        except Exception as error:  # surfaced by the assertion below
-            errors.append(error)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = run_at_once(lambda n: store(db_url, prepared(source=f"outlet-{n}", guid=f"g{n}")),
+                                  [(n,) for n in range(6)])
     assert not errors
     assert count(db_url, Article) == 1
     assert len({r.article_id for r in results}) == 1

@@ -18,7 +18,6 @@ from rich.console import Console
 
 from models.engine import PROJECT_ROOT
 from newsmon.demo import snapshot
-from newsmon.loopback import LoopbackServer
 
 VAR = PROJECT_ROOT / "var"
 DEMO_DIR = VAR / "demo"
@@ -66,12 +65,7 @@ def main() -> int:
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     (DEMO_DIR / "logs").mkdir(parents=True)
     database = DEMO_DIR / "newsmon.db"
-    site = DEMO_DIR / "snapshot"
-    site.mkdir()
-    with LoopbackServer(root=site) as server:  # files are read per request: render after the port is known
-        snapshot.render(server.url, site)
-        sources_file = DEMO_DIR / "sources.yaml"
-        sources_file.write_text(snapshot.sources_yaml(server.url), encoding="utf-8")
+    with snapshot.served(DEMO_DIR) as (sources_file, server):
         console.print(f"[bold]newsmon demo[/bold]: offline snapshot of {len(_names(sources_file))} sources "
                       f"served at {server.url}")
         # No task retries in the demo: a failure shows at once instead of after minutes of backoff.

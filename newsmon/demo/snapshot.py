@@ -15,10 +15,14 @@ base URL). They are canonical paths: the gundem-ankara feed links carry
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlsplit
 
 import yaml
+
+from newsmon.loopback import LoopbackServer
 
 SNAPSHOT_DIR = Path(__file__).with_name("snapshot")
 PLACEHOLDER = b"{{BASE}}"
@@ -146,3 +150,16 @@ def sources_yaml(base_url: str) -> str:
         "max_pages": 50,
     }
     return yaml.safe_dump({"sources": feeds + [site]}, sort_keys=False, allow_unicode=True)
+
+
+@contextmanager
+def served(folder: Path) -> Iterator[tuple[Path, LoopbackServer]]:
+    """The snapshot rendered into `folder`/snapshot and served on 127.0.0.1:
+    (its sources.yaml in `folder`, the server)."""
+    site = Path(folder) / "snapshot"
+    site.mkdir()
+    with LoopbackServer(root=site) as server:  # files are read per request: render once the port is known
+        render(server.url, site)
+        sources = Path(folder) / "sources.yaml"
+        sources.write_text(sources_yaml(server.url), encoding="utf-8")
+        yield sources, server
