@@ -165,6 +165,8 @@ class ArticleBand(Base):
     """LSH band keys: candidates for near-duplicates come from an index lookup, not a scan."""
 
     __tablename__ = "article_bands"
+    # one copy of each row, in key order (migration 0003): it is only ever used through its key
+    __table_args__ = {"sqlite_with_rowid": False}
 
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     band_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True)

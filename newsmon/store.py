@@ -310,6 +310,15 @@ def _store_sketches(session: Session, articles: dict[int, PreparedArticle]) -> N
 
 
 def _replace_sketch(session: Session, article_id: int, article: PreparedArticle) -> None:
-    session.execute(delete(ArticleBand).where(ArticleBand.article_id == article_id))
-    session.execute(delete(ArticleSignature).where(ArticleSignature.article_id == article_id))
+    """Band rows are deleted by their full key, computed from the stored signature:
+    the band index is keyed by band first, so a delete by article id would scan it."""
+    old = session.scalar(select(ArticleSignature.signature).where(ArticleSignature.article_id == article_id))
+    if old is not None:
+        table = ArticleBand.__table__
+        by_key = delete(table).where(table.c.band == bindparam("old_band"), table.c.band_hash == bindparam("old_key"),
+                                     table.c.article_id == bindparam("old_article"))
+        keys = similarity.band_keys(similarity.from_bytes(old))
+        session.connection().execute(by_key, [{"old_band": band, "old_key": key, "old_article": article_id}
+                                              for band, key in keys])
+        session.execute(delete(ArticleSignature).where(ArticleSignature.article_id == article_id))
     _store_sketches(session, {article_id: article})

@@ -3,10 +3,12 @@ store links at ingest, what `newsmon search` shows, and what recluster repairs."
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
+from sqlalchemy.engine import Engine
 
 from dedup_eval import SAME_EVENT_REPORTS, SAME_TEMPLATE_BULLETINS
 from models import Alert, Article, ArticleBand, ArticleSignature, Story
@@ -20,6 +22,8 @@ from newsmon.records import ArticleRecord, utcnow
 PUBLISHED = datetime(2020, 10, 27, 9, 0, tzinfo=timezone.utc)
 TARTAR, TARTAR_OTHER_OUTLET = SAME_EVENT_REPORTS[0]
 GANJA = SAME_EVENT_REPORTS[1][0]
+# SQLite's plan for a lookup by the band index's key (a WITHOUT ROWID table: the key is the table)
+BAND_INDEX_PROBE = "SEARCH article_bands USING PRIMARY KEY (band=? AND band_hash=?)"
 
 
 def wire_copy(report: str, dateline: str = "YEREVAN, Oct 27 (Reuters) - ") -> str:
@@ -206,7 +210,7 @@ def test_the_candidate_lookup_probes_the_band_index_and_never_scans_it(sqlite_ur
         sql = str(statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
         plan = [row[3] for row in session.execute(text("EXPLAIN QUERY PLAN " + sql))]
     assert not [step for step in plan if step.startswith("SCAN article")]
-    assert sum("SEARCH article_bands USING COVERING INDEX" in step for step in plan) == similarity.BANDS
+    assert sum(step.startswith(BAND_INDEX_PROBE) for step in plan) == similarity.BANDS
 
 
 def test_the_batch_lookup_probes_the_band_index_and_never_scans_it(sqlite_url):
@@ -218,4 +222,38 @@ def test_the_batch_lookup_probes_the_band_index_and_never_scans_it(sqlite_url):
         plan = [row[3] for row in session.connection().exec_driver_sql(
             "EXPLAIN QUERY PLAN " + band_lookup_sql(keys_by_band))]
     assert not [step for step in plan if step.startswith("SCAN")]
-    assert sum("SEARCH article_bands USING COVERING INDEX" in step for step in plan) == similarity.BANDS
+    assert sum(step.startswith(BAND_INDEX_PROBE) for step in plan) == similarity.BANDS
+
+
+def test_an_article_changed_in_place_gets_its_new_band_rows_without_a_scan(sqlite_url, pipeline):
+    url = "https://outlet-a.example/tartar"
+    ingest(sqlite_url, pipeline, record(url, TARTAR))
+    corrected = TARTAR.replace("\n\n", "\n\nUpdated with the ministry's statement.\n\n", 1)
+    with statements_run() as executed:
+        assert ingest(sqlite_url, pipeline, record(url, corrected)).stored == 1
+    stored = article(sqlite_url, url)
+    assert "ministry's statement" in stored.text
+    with session_scope(sqlite_url) as session:
+        rows = set(session.execute(select(ArticleBand.band, ArticleBand.band_hash)
+                                   .where(ArticleBand.article_id == stored.id)).tuples())
+        band_sql = [(sql, params) for sql, params in executed if "article_bands" in sql]
+        plans = [row[3] for sql, params in band_sql
+                 for row in session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
+    assert rows == set(similarity.band_keys(similarity.signature(stored.text)))   # none of the old ones left
+    assert any(sql.startswith("DELETE FROM article_bands") for sql, _ in band_sql)
+    assert plans and not [step for step in plans if "SCAN article_bands" in step]
+
+
+@contextmanager
+def statements_run():
+    """(SQL, one set of its parameters) of every statement run meanwhile, on any engine."""
+    executed = []
+
+    def note(_conn, _cursor, statement, parameters, _context, executemany):
+        executed.append((statement, parameters[0] if executemany else parameters))
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        yield executed
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)

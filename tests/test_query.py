@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from models import Alert, FetchEvent, Source
@@ -269,4 +270,5 @@ def test_views_downgrade_and_upgrade_cleanly(db_url):
     with make_engine(db_url).connect() as connection:
         with pytest.raises(Exception):
             connection.execute(text("SELECT * FROM v_stories"))
-    assert upgrade(db_url) == current_revision(db_url) == "0002"
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert upgrade(db_url) == current_revision(db_url) == head
