@@ -61,8 +61,11 @@ LANGUAGES = ("en", "ru", "hy", "az", "tr", "fr")
 _RELATED = {"az": ("tr",), "tr": ("az",)}
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "escalation.yaml"
 KINDS = ("escalation", "de_escalation")
-PLACE_KINDS = ("city", "town", "village", "district", "province", "region", "capital")
+PLACE_KINDS = ("city", "town", "village", "district", "province", "region", "capital", "country")
 _BROAD_PLACES = ("capital", "region")   # often a metonym ("Baku said"): a fallback only
+# Where an event happens is a place, except for acts of a state (mobilization,
+# martial law): their place is the country that acts.
+SCOPES = ("place", "country")
 CUE_KINDS = ("negation", "negation_before", "negation_suffix", "denial", "history", "since")
 # Words a negation reaches before and after a match: predicates come late in
 # ru/hy/az/tr ("обстрелов со стороны Армении за сутки не зафиксировано").
@@ -189,7 +192,7 @@ def _keys(what: str, pattern: str) -> frozenset[str]:
 @dataclass(frozen=True)
 class _Gazetteer:
     place: Place
-    broad: bool
+    tier: str      # "specific", "broad" (capitals, regions) or "country"
 
 
 @dataclass(frozen=True)
@@ -226,18 +229,21 @@ def _place_rule(index: int, entry) -> tuple[_Rule, list[str]]:
                  f"{what}: {axis} must be a number within ±{limit}")
     names = [_fold_pattern(p) for p in _pattern_list(f"{what} names", entry["names"])]
     place = Place(entry["name"], entry["country"], float(entry["lat"]), float(entry["lon"]))
-    gazetteer = _Gazetteer(place, entry["kind"] in _BROAD_PLACES)
-    return _rule(what, names, "any", place=gazetteer), names
+    kind = entry["kind"]
+    tier = "country" if kind == "country" else "broad" if kind in _BROAD_PLACES else "specific"
+    # a country is not a {place} of the concept patterns: "attacks on Armenia" names no target
+    return _rule(what, names, "any", place=_Gazetteer(place, tier)), [] if tier == "country" else names
 
 
 def _concept_rules(index: int, entry, place_pattern: str) -> tuple[dict, list[_Rule]]:
     what = _named("concept", index, entry, "id")
-    _check_keys(what, entry, ("id", "label", "severity", "kind", "patterns"), ("group",))
+    _check_keys(what, entry, ("id", "label", "severity", "kind", "patterns"), ("group", "scope"))
     concept = entry["id"]
     _require(isinstance(concept, str) and re.fullmatch(r"[a-z][a-z0-9_]*", concept) is not None,
              f"{what}: id must be lower_snake_case")
     _require(isinstance(entry["label"], str) and entry["label"] != "", f"{what}: label must be text")
     _require(entry["kind"] in KINDS, f"{what}: kind must be one of {', '.join(KINDS)}")
+    _require(entry.get("scope", "place") in SCOPES, f"{what}: scope must be one of {', '.join(SCOPES)}")
     severities = (0,) if entry["kind"] == "de_escalation" else (1, 2, 3)
     _require(entry["severity"] in severities, f"{what}: severity must be one of {severities}")
     patterns = entry["patterns"]
@@ -256,7 +262,7 @@ def _concept_rules(index: int, entry, place_pattern: str) -> tuple[dict, list[_R
             expanded.append(_fold_pattern(pattern))
         rules.append(_rule(f"{what} ({language})", expanded, language, concept=concept))
     info = {"label": entry["label"], "severity": entry["severity"], "kind": entry["kind"],
-            "group": entry.get("group")}
+            "group": entry.get("group"), "scope": entry.get("scope", "place")}
     return info, rules
 
 
@@ -399,21 +405,47 @@ class _Reading:
         return " ".join(self.text[hit.start:hit.end].split()).strip("«»\"'“”()")
 
 
-def _places_near(reading: _Reading, hits: list[_Hit]) -> tuple[Place, ...]:
+def _places_near(reading: _Reading, hits: list[_Hit], scope: str) -> tuple[Place, ...]:
     """Places in the match's sentence, else the sentences around it, else the article's most
-    mentioned one; specific places first, then capitals and regions (often metonyms)."""
+    mentioned one; specific places first, then capitals and regions (often metonyms).
+    An act of a state (scope "country") takes the country acting in its sentence when
+    that sentence names no specific place: "le gouvernement arménien a décrété la
+    mobilisation" is Armenia's, whatever town the sentence before was about."""
     own = sorted({reading.sentence_of(hit.start) for hit in hits})
     around = sorted({s + step for s in own for step in (-1, 1)} - set(own))
-    for broad in (False, True):
-        for sentences in (own, around):
-            near = [entry.place for s in sentences for entry in reading.places_by_sentence.get(s, ())
-                    if entry.broad == broad]
-            if near:
-                return tuple(dict.fromkeys(near))
-        mentions = Counter(hit.rule.place for hit in reading.place_hits if hit.rule.place.broad == broad)
-        if mentions:    # ties go to the first mentioned
-            return (max(mentions, key=mentions.__getitem__).place,)
-    return ()
+
+    def named_in(sentences: list[int], tier: str) -> tuple[Place, ...]:
+        return tuple(dict.fromkeys(entry.place for s in sentences for entry in reading.places_by_sentence.get(s, ())
+                                   if entry.tier == tier))
+
+    def most_mentioned(tier: str) -> tuple[Place, ...]:
+        mentions = Counter(hit.rule.place for hit in reading.place_hits if hit.rule.place.tier == tier)
+        return (max(mentions, key=mentions.__getitem__).place,) if mentions else ()   # ties: first mentioned
+
+    searches = (
+        lambda: named_in(own, "specific"),
+        lambda: _acting_country(reading, hits) if scope == "country" else (),
+        lambda: named_in(around, "specific"),
+        lambda: most_mentioned("specific"),
+        lambda: named_in(own, "broad"),
+        lambda: named_in(around, "broad"),
+        lambda: most_mentioned("broad"),
+    )
+    return next((found for search in searches if (found := search())), ())
+
+
+def _acting_country(reading: _Reading, hits: list[_Hit]) -> tuple[Place, ...]:
+    """The country named nearest before the match in its sentence (the subject comes
+    first in all six languages: "Azerbaijan says Armenia declared mobilization"), else
+    the first one after it ("mobilization was declared in Armenia")."""
+    start = hits[0].start
+    sentence = reading.sentence_of(start)
+    countries = [hit for hit in reading.place_hits
+                 if hit.rule.place.tier == "country" and reading.sentence_of(hit.start) == sentence]
+    before = [hit for hit in countries if hit.end <= start]
+    after = [hit for hit in countries if hit.start >= start]
+    chosen = before[-1:] or after[:1]
+    return (chosen[0].rule.place.place,) if chosen else ()
 
 
 def _outermost(hits: list[_Hit]) -> list[_Hit]:
@@ -506,15 +538,15 @@ class Lexicon:
         return [m for m in self.analyze(title, text, language, published) if m.kind == "escalation"]
 
     def places(self, text: str) -> list[Place]:
-        """Places the text names, the most mentioned first (ties: first mentioned first)."""
+        """Places the text names (countries aside), the most mentioned first (ties: first mentioned first)."""
         reading = _Reading(text or "", self._place_index, _reference_year(None))
-        mentions = Counter(hit.rule.place.place for hit in reading.place_hits)
+        mentions = Counter(hit.rule.place.place for hit in reading.place_hits if hit.rule.place.tier != "country")
         return [place for place, _count in mentions.most_common()]
 
     def _match(self, reading: _Reading, concept: str, hits: list[_Hit]) -> ConceptMatch:
         info = self.concepts[concept]
         return ConceptMatch(concept, info["label"], info["severity"], info["kind"],
-                            _terms(reading, hits), _places_near(reading, hits))
+                            _terms(reading, hits), _places_near(reading, hits, info["scope"]))
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

@@ -57,11 +57,11 @@ ESCALATION = [  # language, title, text, concept, severity, first place
     ("ru", "В Армении объявлено военное положение",
      "Правительство Армении объявило военное положение и всеобщую мобилизацию после начала "
      "боевых действий в Карабахе.",
-     "martial_law", 3, "Nagorno-Karabakh"),
+     "martial_law", 3, "Armenia"),   # declared by Armenia, though the fighting is in Karabakh
     ("hy", "Հայաստանում հայտարարվել է ընդհանուր զորահավաք",
      "Երևանում կառավարությունը որոշում է ընդունել ընդհանուր զորահավաք հայտարարելու մասին։ "
      "Զինապարտները պետք է ներկայանան զինկոմիսարիատներ։",
-     "mobilization", 3, "Yerevan"),
+     "mobilization", 3, "Armenia"),   # the title: "declared in Armenia"
     ("az", "Tovuz rayonu üzərində Ermənistana məxsus PUA vurulub",
      "Azərbaycan Ordusunun hava hücumundan müdafiə bölmələri Tovuz rayonu üzərində Ermənistan "
      "silahlı qüvvələrinə məxsus pilotsuz uçuş aparatını vurub. Nazirlik bildirib ki, dron məhv edilib.",
@@ -328,6 +328,33 @@ def test_without_a_nearby_place_the_main_place_of_the_article_is_used(lexicon):
     assert [p.name for p in by_concept(lexicon.escalation("", text, "en"))["shelling"].places] == ["Kapan"]
 
 
+# An act of a state takes the country acting in its sentence, not a town of the sentence before.
+ACTS_OF_A_STATE = [  # language, text, concept, place
+    ("fr", "Des tirs ont visé Ganja dans la nuit. Le gouvernement arménien a décrété la mobilisation "
+           "partielle des réservistes.", "mobilization", "Armenia"),
+    ("en", "Shelling was reported in Tartar. Azerbaijan says Armenia has announced a general mobilization.",
+     "mobilization", "Armenia"),
+    ("en", "Officials in Kapan met on Monday. Armenia accused Azerbaijan of ordering a partial mobilization.",
+     "mobilization", "Azerbaijan"),
+    ("ru", "Жители Гянджи провели ночь в укрытиях. В Азербайджане объявлено военное положение.",
+     "martial_law", "Azerbaijan"),
+    ("en", "Martial law was declared in Armenia after fighting near Goris.", "martial_law", "Goris"),
+]
+
+
+@pytest.mark.parametrize("language, text, concept, place", ACTS_OF_A_STATE,
+                         ids=[f"{case[0]}-{case[2]}-{case[3]}" for case in ACTS_OF_A_STATE])
+def test_an_act_of_a_state_is_placed_in_the_country_acting(lexicon, language, text, concept, place):
+    assert [p.name for p in by_concept(lexicon.escalation("", text, language))[concept].places][:1] == [place]
+
+
+def test_a_country_is_never_the_place_of_an_event(lexicon):
+    shelling = by_concept(lexicon.escalation("", "Azerbaijan accused Armenia of shelling overnight.", "en"))
+    assert shelling["shelling"].places == ()
+    assert by_concept(lexicon.escalation("", "The talks stalled after attacks on Armenia.", "en")) == {}
+    assert lexicon.places("Armenia and Azerbaijan; Armenian and Azerbaijani officials.") == []
+
+
 def test_azerbaijani_text_hinted_as_turkish_still_matches(lexicon):
     assert "ceasefire_violation" in by_concept(lexicon.escalation("", NOT_NEW[4][2], "tr"))
 
@@ -384,11 +411,15 @@ def break_place(data):
     data["places"][0]["lat"] = 123
 
 
+def break_scope(data):
+    data["concepts"][0]["scope"] = "planet"
+
+
 @pytest.mark.parametrize("breakage, expected", [
     (break_key, "concept 'shelling'"), (break_key, "'colour'"),
     (break_regex, "concept 'shelling'"), (break_language, "language 'ru'"),
     (break_severity, "severity"), (break_start, "must start with two letters"),
-    (break_place, "place 'Ganja': lat"),
+    (break_place, "place 'Ganja': lat"), (break_scope, "scope must be one of place, country"),
 ])
 def test_a_bad_lexicon_is_a_one_line_value_error(tmp_path, breakage, expected):
     data = minimal_lexicon()
