@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: venv
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -ra
 
 demo: venv

@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from models import Alert, Article, Story  # noqa: E402
 from models.engine import make_engine, session_scope  # noqa: E402
-from newsmon.alerts import default_lexicon, evaluate_and_deliver  # noqa: E402
-from newsmon.migrate import upgrade  # noqa: E402
+from newsmon.alerting.rules import default_lexicon, evaluate_and_deliver  # noqa: E402
+from newsmon.storage.migrate import upgrade  # noqa: E402
 
 DEFAULT_PG_URL = os.environ.get("NEWSMON_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 END = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)

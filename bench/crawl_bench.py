@@ -33,11 +33,11 @@ from pathlib import Path
 import trafilatura
 import yaml
 
-from newsmon.config import load_sources
-from newsmon.crawl import crawl_site
-from newsmon.health import FetchOutcome
-from newsmon.loopback import LoopbackServer
-from newsmon.migrate import upgrade
+from newsmon.core.config import load_sources
+from newsmon.sources.crawl import crawl_site
+from newsmon.sources.health import FetchOutcome
+from newsmon.testing.loopback import LoopbackServer
+from newsmon.storage.migrate import upgrade
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "extraction-benchmark" / "html"
 TARGET_RATIO = 0.8

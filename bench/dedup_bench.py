@@ -44,10 +44,10 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from dedup_eval import corpus_articles, edited_copy_pair, hand_written_texts  # noqa: E402
 from models import Article, ArticleBand, ArticleSignature  # noqa: E402
 from models.engine import make_engine, session_scope  # noqa: E402
-from newsmon import similarity  # noqa: E402
-from newsmon.migrate import upgrade  # noqa: E402
-from newsmon.records import ArticleRecord, utcnow  # noqa: E402
-from newsmon.store import PreparedArticle, find_near_duplicate, lock_for_ingest, store_article  # noqa: E402
+from newsmon.analysis import similarity# noqa: E402
+from newsmon.storage.migrate import upgrade  # noqa: E402
+from newsmon.core.records import ArticleRecord, utcnow  # noqa: E402
+from newsmon.storage.store import PreparedArticle, find_near_duplicate, lock_for_ingest, store_article  # noqa: E402
 
 BENCH_DIR = ROOT / "var" / "bench"
 LOAD_CHUNK = 20_000

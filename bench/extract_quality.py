@@ -1,4 +1,4 @@
-"""Quality and speed of newsmon.extract against bare trafilatura.extract.
+"""Quality and speed of newsmon.analysis.extract against bare trafilatura.extract.
 
 Usage: python bench/extract_quality.py [--rounds N] [--pages]
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import trafilatura
 
-from newsmon.extract import extract
+from newsmon.analysis.extract import extract
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "corpora" / "extraction-benchmark"
@@ -60,7 +60,7 @@ def main() -> None:
         "trafilatura.extract": lambda html, url: trafilatura.extract(html, url=url) or "",
         # its best plain configuration here, for reference (the speed ratio uses the bare call)
         "trafilatura, no comments": lambda html, url: trafilatura.extract(html, url=url, include_comments=False) or "",
-        "newsmon.extract": lambda html, url: extract(html, url).text,
+        "newsmon.analysis.extract": lambda html, url: extract(html, url).text,
     }
     best = {name: float("inf") for name in systems}
     results = {}
@@ -72,9 +72,9 @@ def main() -> None:
         f1, precision, recall, _ = score(scorer, truth, results[name])
         print(f"{name:25s} F1={f1:.4f} precision={precision:.4f} recall={recall:.4f} "
               f"{len(pages) / best[name]:.1f} pages/s")
-    print(f"speed ratio newsmon/trafilatura: {best['trafilatura.extract'] / best['newsmon.extract']:.3f}")
+    print(f"speed ratio newsmon/trafilatura: {best['trafilatura.extract'] / best['newsmon.analysis.extract']:.3f}")
     if args.pages:
-        _, _, _, counts = score(scorer, truth, results["newsmon.extract"])
+        _, _, _, counts = score(scorer, truth, results["newsmon.analysis.extract"])
         worst = sorted(counts, key=lambda k: scorer.precision(*counts[k]) + scorer.recall(*counts[k]))
         for k in worst[:30]:
             precision, recall = scorer.precision(*counts[k]), scorer.recall(*counts[k])

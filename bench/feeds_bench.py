@@ -31,13 +31,13 @@ from pathlib import Path
 import feedparser
 
 from models.engine import PROJECT_ROOT, session_scope
-from newsmon.config import SourceConfig
-from newsmon.feeds import FeedPoller, FeedState, NotAFeed, parse_feed, poll_feeds, refuse_unsafe_links
-from newsmon.fetch import Fetched, FetchSettings
-from newsmon.health import sync_sources
-from newsmon.loopback import LoopbackServer
-from newsmon.migrate import upgrade
-from newsmon.normalize import detect_language
+from newsmon.core.config import SourceConfig
+from newsmon.sources.feeds import FeedPoller, FeedState, NotAFeed, parse_feed, poll_feeds, refuse_unsafe_links
+from newsmon.sources.fetch import Fetched, FetchSettings
+from newsmon.sources.health import sync_sources
+from newsmon.testing.loopback import LoopbackServer
+from newsmon.storage.migrate import upgrade
+from newsmon.analysis.normalize import detect_language
 
 REAL_FEEDS = PROJECT_ROOT.parent / "shared" / "corpora" / "real-feeds"
 HEADERS = {"content-type": "application/rss+xml; charset=utf-8"}

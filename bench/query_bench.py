@@ -42,8 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.engine import make_engine, session_scope  # noqa: E402
-from newsmon.migrate import alembic_config, upgrade  # noqa: E402
-from newsmon.query import Filters, search  # noqa: E402
+from newsmon.storage.migrate import alembic_config, upgrade  # noqa: E402
+from newsmon.interface.query import Filters, search  # noqa: E402
 
 DEFAULT_PG_URL = os.environ.get("NEWSMON_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_SCHEMA = "newsmon_bench"

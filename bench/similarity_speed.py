@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))   # run from a checkout without installing
 
-from newsmon.similarity import BANDS, NUM_PERM, band_keys, signature, to_bytes  # noqa: E402
+from newsmon.analysis.similarity import BANDS, NUM_PERM, band_keys, signature, to_bytes  # noqa: E402
 
 CORPUS = ROOT.parent / "shared/corpora/extraction-benchmark/ground-truth.json"
 TEXT_BYTES = 3000

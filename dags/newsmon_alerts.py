@@ -13,7 +13,7 @@ from newsmon_common import ARTICLES, COMMON_DAG_ARGS, newsmon_database_url
 def newsmon_alerts():
     @task
     def evaluate_and_deliver() -> dict:
-        from newsmon.jobs import evaluate_alerts
+        from newsmon.orchestrator import evaluate_alerts
 
         return evaluate_alerts(database_url=newsmon_database_url())
 

@@ -33,6 +33,6 @@ def newsmon_database_url() -> str | None:
         connection = Connection.get("newsmon_db")
     except AirflowNotFoundException:
         return None
-    from newsmon.jobs import url_from_airflow_uri
+    from newsmon.orchestrator import url_from_airflow_uri
 
     return (connection.extra_dejson or {}).get("sqlalchemy_url") or url_from_airflow_uri(connection.get_uri())

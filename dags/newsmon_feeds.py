@@ -15,13 +15,13 @@ from newsmon_common import ARTICLES, COMMON_DAG_ARGS, HTTP_POOL, newsmon_databas
 def newsmon_feeds():
     @task
     def due_feeds() -> list[str]:
-        from newsmon.jobs import due_source_names
+        from newsmon.orchestrator import due_source_names
 
         return due_source_names("rss", database_url=newsmon_database_url())
 
     @task(pool=HTTP_POOL, outlets=[ARTICLES], map_index_template="{{ task.op_kwargs['name'] }}")
     def poll_feed(name: str) -> dict:
-        from newsmon.jobs import poll_feed as poll
+        from newsmon.orchestrator import poll_feed as poll
 
         return poll(name, database_url=newsmon_database_url())
 

@@ -14,7 +14,7 @@ from newsmon_common import COMMON_DAG_ARGS, newsmon_database_url
 def newsmon_maintenance():
     @task
     def maintenance() -> dict:
-        from newsmon.jobs import maintenance as run
+        from newsmon.orchestrator import maintenance as run
 
         return run(database_url=newsmon_database_url())
 

@@ -15,14 +15,14 @@ from newsmon_common import ARTICLES, COMMON_DAG_ARGS, HTTP_POOL, newsmon_databas
 def newsmon_sites():
     @task
     def due_sites() -> list[str]:
-        from newsmon.jobs import due_source_names
+        from newsmon.orchestrator import due_source_names
 
         return due_source_names("site", database_url=newsmon_database_url())
 
     @task(pool=HTTP_POOL, outlets=[ARTICLES], execution_timeout=timedelta(hours=1),
           map_index_template="{{ task.op_kwargs['name'] }}")
     def crawl_site(name: str) -> dict:
-        from newsmon.jobs import crawl_site as crawl
+        from newsmon.orchestrator import crawl_site as crawl
 
         return crawl(name, database_url=newsmon_database_url())
 

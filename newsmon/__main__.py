@@ -1,3 +1,3 @@
-from newsmon.cli import main
+from newsmon.interface.cli import main
 
 main()

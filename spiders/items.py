@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from newsmon.extract import Extracted
+from newsmon.analysis.extract import Extracted
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.asyncio import sleep
 
-from newsmon.safety import UnsafeURL, check_url
+from newsmon.sources.safety import UnsafeURL, check_url
 
 
 class UnsafeRequest(IgnoreRequest):

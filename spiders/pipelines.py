@@ -13,8 +13,8 @@ from scrapy import signals
 from sqlalchemy.exc import SQLAlchemyError
 
 from models.engine import session_scope
-from newsmon import crawl
-from newsmon.ingest import Pipeline
+from newsmon.sources import crawl
+from newsmon.storage.ingest import Pipeline
 from spiders.items import PageItem, RejectedPage
 
 LOGGER = logging.getLogger(__name__)

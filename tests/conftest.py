@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from models.engine import make_engine
-from newsmon.demo import snapshot
-from newsmon.migrate import upgrade
+from newsmon.testing import snapshot
+from newsmon.storage.migrate import upgrade
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_URL = os.environ.get("NEWSMON_TEST_PG_URL", DEFAULT_PG_URL)

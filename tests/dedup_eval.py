@@ -1,4 +1,4 @@
-"""Labelled evaluation set for the near-duplicate decision in newsmon.similarity.
+"""Labelled evaluation set for the near-duplicate decision in newsmon.analysis.similarity.
 
 Built deterministically (fixed seed) from the real article bodies of the
 extraction benchmark plus hand-written reports about the conflict:
@@ -39,7 +39,7 @@ import numpy as np
 if __name__ == "__main__":  # run as a script from a checkout: make `newsmon` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from newsmon.similarity import (  # noqa: E402
+from newsmon.analysis.similarity import (  # noqa: E402
     NEAR_DUPLICATE_THRESHOLD,
     band_keys,
     estimated_similarity,

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 
 from models import Alert, Article
 from models.engine import session_scope
-from newsmon import similarity
-from newsmon.alerts import AlertRules, evaluate, evaluate_and_deliver, list_alerts
-from newsmon.config import ConfigError, load_sources
-from newsmon.demo import snapshot
-from newsmon.feeds import poll_feeds
-from newsmon.records import ArticleRecord
-from newsmon.store import PreparedArticle, lock_for_ingest, store_article
+from newsmon.analysis import similarity
+from newsmon.alerting.rules import AlertRules, evaluate, evaluate_and_deliver, list_alerts
+from newsmon.core.config import ConfigError, load_sources
+from newsmon.testing import snapshot
+from newsmon.sources.feeds import poll_feeds
+from newsmon.core.records import ArticleRecord
+from newsmon.storage.store import PreparedArticle, lock_for_ingest, store_article
 from threads import run_at_once
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)

@@ -5,6 +5,9 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from models.engine import DEFAULT_SQLITE_PATH, database_url
 
@@ -63,3 +66,30 @@ def test_bad_dates_and_unbalanced_quotes_are_one_line(sqlite_url):
 def test_empty_search_is_an_empty_json_array(sqlite_url):
     result = newsmon("search", "--format", "json", db=sqlite_url)
     assert result.returncode == 0 and json.loads(result.stdout) == []
+
+
+def _home_with_broken(tmp_path, file: str, text: str):
+    """A NEWSMON_HOME whose config/ is the shipped one but for `file`."""
+    config = tmp_path / "home" / "config"
+    config.mkdir(parents=True)
+    for shipped in (Path(__file__).resolve().parents[1] / "config").glob("*.yaml"):
+        (config / shipped.name).write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    (config / file).write_text(text, encoding="utf-8")
+    return config.parent
+
+
+@pytest.mark.parametrize("file, text, key", [
+    ("topic.yaml", "threshold: 0.5\nterms: {}\ncolour: red\n", "colour"),
+    ("topic.yaml", "threshold: [unclosed\n", "not valid YAML"),
+    ("escalation.yaml", "concepts: [\n", "not valid YAML"),
+    ("escalation.yaml", "concepts: {}\nplaces: []\nshade: 1\n", "shade"),
+])
+def test_a_malformed_topic_or_lexicon_stops_the_run_in_one_line(tmp_path, sqlite_url, file, text, key):
+    home = _home_with_broken(tmp_path, file, text)
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - {name: one, kind: rss, url: 'http://127.0.0.1:9/feed'}\n", encoding="utf-8")
+    env = {**os.environ, "NEWSMON_HOME": str(home), "NEWSMON_DATABASE_URL": sqlite_url}
+    result = subprocess.run([sys.executable, "-m", "newsmon", "run", "--sources", str(sources), "--quiet"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    line = one_line_error(result)
+    assert str(home / "config" / file) in line and key in line, line

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsmon.config import ConfigError, load_sources
+from newsmon.core.config import ConfigError, load_sources
 
 
 def write(tmp_path, text: str):
@@ -43,3 +43,26 @@ def test_bad_config_is_one_clear_line(tmp_path, text, expected):
 def test_missing_file_is_clear(tmp_path):
     with pytest.raises(ConfigError, match="sources file not found"):
         load_sources(tmp_path / "nope.yaml")
+
+
+def test_outlet_defaults_to_the_web_host_and_can_be_named(tmp_path):
+    path = tmp_path / "sources.yaml"
+    path.write_text("""sources:
+  - {name: asbarez-en, kind: rss, url: 'https://www.asbarez.com/feed/'}
+  - {name: asbarez-hy, kind: rss, url: 'https://asbarez.com/hy/feed/'}
+  - {name: mod-az, kind: rss, url: 'https://mod.gov.az/rss', outlet: mod-az, outlet_type: official, country: AZ}
+  - {name: local, kind: rss, url: 'http://127.0.0.1:8000/feed.xml'}
+""", encoding="utf-8")
+    sources = {s.name: s for s in load_sources(path)}
+    assert sources["asbarez-en"].outlet == sources["asbarez-hy"].outlet == "asbarez.com"
+    assert (sources["mod-az"].outlet, sources["mod-az"].outlet_type) == ("mod-az", "official")
+    assert sources["local"].outlet == "local"          # loopback: every source its own outlet
+    assert sources["asbarez-hy"].settings["outlet"] == "asbarez.com"   # stored with the source
+
+
+def test_an_unknown_outlet_type_is_one_error(tmp_path):
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n  - {name: x, kind: rss, url: 'https://x.am/feed', outlet_type: blog}\n",
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match="source 'x': 'outlet_type' must be one of"):
+        load_sources(path)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from models import Alert, Article, FetchEvent
 from models.engine import PROJECT_ROOT, session_scope
-from newsmon.demo import snapshot
+from newsmon.testing import snapshot
 
 DAGS = PROJECT_ROOT / "dags"
 AIRFLOW = shutil.which("airflow", path=str(Path(sys.executable).parent))

@@ -13,11 +13,11 @@ from sqlalchemy.engine import Engine
 from dedup_eval import SAME_EVENT_REPORTS, SAME_TEMPLATE_BULLETINS
 from models import Alert, Article, ArticleBand, ArticleSignature, Story
 from models.engine import session_scope
-from newsmon import similarity
-from newsmon.dedup import band_lookup_sql, band_parameters, candidate_signatures, recluster
-from newsmon.ingest import IngestReport, Pipeline
-from newsmon.query import Filters, search
-from newsmon.records import ArticleRecord, utcnow
+from newsmon.analysis import similarity
+from newsmon.storage.dedup import band_lookup_sql, band_parameters, candidate_signatures, recluster
+from newsmon.storage.ingest import IngestReport, Pipeline
+from newsmon.interface.query import Filters, search
+from newsmon.core.records import ArticleRecord, utcnow
 
 PUBLISHED = datetime(2020, 10, 27, 9, 0, tzinfo=timezone.utc)
 TARTAR, TARTAR_OTHER_OUTLET = SAME_EVENT_REPORTS[0]

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from dedup_eval import SAME_EVENT_REPORTS
 from models import Article, Story
 from models.engine import session_scope
-from newsmon.dedup import recluster
-from newsmon.ingest import Pipeline, Rejected
-from newsmon.records import ArticleRecord
+from newsmon.storage.dedup import recluster
+from newsmon.storage.ingest import Pipeline, Rejected
+from newsmon.core.records import ArticleRecord
 
 PUBLISHED = datetime(2020, 10, 27, 9, 0, tzinfo=timezone.utc)
 RECORDS_PER_TRANSACTION = 2

@@ -14,13 +14,13 @@ from typer.testing import CliRunner
 
 from models import AlertDelivery
 from models.engine import session_scope
-from newsmon.alerts import evaluate_and_deliver, list_alerts
-from newsmon.cli import app
-from newsmon.config import ConfigError
-from newsmon.loopback import LoopbackServer
-from newsmon.notify import SENDING_LEASE, EmailChannel, WebhookChannel, channels_from_env, deliver_pending
-from newsmon.records import ArticleRecord, utcnow
-from newsmon.store import PreparedArticle, lock_for_ingest, store_article
+from newsmon.alerting.rules import evaluate_and_deliver, list_alerts
+from newsmon.interface.cli import app
+from newsmon.core.config import ConfigError
+from newsmon.testing.loopback import LoopbackServer
+from newsmon.alerting.delivery import SENDING_LEASE, EmailChannel, WebhookChannel, channels_from_env, deliver_pending
+from newsmon.core.records import ArticleRecord, utcnow
+from newsmon.storage.store import PreparedArticle, lock_for_ingest, store_article
 from threads import run_at_once
 
 REPORTS = [

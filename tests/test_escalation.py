@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from newsmon.escalation import DEFAULT_PATH, ConceptMatch, Place, describe, load_lexicon
+from newsmon.core.config import config_path
+from newsmon.analysis.escalation import ConceptMatch, Place, describe, load_lexicon
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "extraction-benchmark"
 
@@ -372,7 +373,7 @@ def test_shipped_lexicon_covers_the_brief(lexicon):
     assert all(concepts[c]["severity"] in (1, 2, 3) for c in escalation)
     assert all(info["severity"] == 0 for info in concepts.values() if info["kind"] == "de_escalation")
     assert len(escalation) >= 20 and len(concepts) - len(escalation) >= 5
-    places = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))["places"]
+    places = yaml.safe_load(config_path("escalation.yaml").read_text(encoding="utf-8"))["places"]
     assert len(places) >= 30 and {p["country"] for p in places} == {"AM", "AZ"}
 
 
@@ -433,8 +434,8 @@ def test_a_bad_lexicon_is_a_one_line_value_error(tmp_path, breakage, expected):
     assert expected in str(error.value) and "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize("content, expected", [("concepts: [\n", "invalid YAML at line"), (None, "cannot read")])
-def test_an_unreadable_lexicon_is_a_value_error(tmp_path, content, expected):
+@pytest.mark.parametrize("content, expected", [("concepts: [\n", "not valid YAML at line"), (None, "file not found")])
+def test_an_unreadable_lexicon_is_a_config_error(tmp_path, content, expected):
     path = tmp_path / "escalation.yaml"
     if content is not None:
         path.write_text(content, encoding="utf-8")

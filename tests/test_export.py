@@ -9,9 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from models.engine import session_scope
-from newsmon.export import FIELDS, export
-from newsmon.output import csv_cell, to_jsonable
-from newsmon.query import ARTICLE_FIELDS, DETAIL_FIELDS, Filters, show
+from newsmon.interface.export import FIELDS, export
+from newsmon.interface.render import csv_cell, to_jsonable
+from newsmon.interface.query import ARTICLE_FIELDS, DETAIL_FIELDS, Filters, show
 from test_query import COUNTRIES, corpus, newsmon
 
 SHOWN = ARTICLE_FIELDS + DETAIL_FIELDS

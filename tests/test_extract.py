@@ -1,4 +1,4 @@
-"""newsmon.extract on real HTML: small fixtures, hostile input, and benchmark pages."""
+"""newsmon.analysis.extract on real HTML: small fixtures, hostile input, and benchmark pages."""
 from __future__ import annotations
 
 import gzip
@@ -17,7 +17,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from newsmon.extract import Extracted, _parse_html, decode_html, extract, extract_file
+from newsmon.analysis.extract import Extracted, _parse_html, decode_html, extract, extract_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
 BENCHMARK = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "extraction-benchmark"
@@ -219,7 +219,7 @@ def test_extract_file_reads_html_and_gzipped_html(tmp_path):
 
 def test_module_prints_one_json_line_per_path():
     paths = [str(FIXTURES / "news_article.html"), str(FIXTURES / "ru_cp1251.html")]
-    done = subprocess.run([sys.executable, "-m", "newsmon.extract", *paths],
+    done = subprocess.run([sys.executable, "-m", "newsmon.analysis.extract", *paths],
                           capture_output=True, text=True, check=True, encoding="utf-8")
     lines = done.stdout.splitlines()
     assert [json.loads(line)["path"] for line in lines] == paths

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from models.engine import PROJECT_ROOT
-from newsmon.config import SourceConfig
-from newsmon.feeds import NotAFeed, parse_feed
-from newsmon.ingest import Pipeline, Rejected
+from newsmon.core.config import SourceConfig
+from newsmon.sources.feeds import NotAFeed, parse_feed
+from newsmon.storage.ingest import Pipeline, Rejected
 
 CORPORA = PROJECT_ROOT.parent / "shared" / "corpora"
 NOT_FEEDS = {"LICENSE", "SOURCES.txt", "WELLFORMEDNESS.txt"}

@@ -10,11 +10,11 @@ from fixtures.feeds.feedkit import (EPOCH, TALKS, Entry, article_page, atom, ent
                                     serve_feed, source)
 from models import Article, FetchEvent, Revision, Sighting, Source
 from models.engine import session_scope
-from newsmon import schedule
-from newsmon.config import SourceConfig
-from newsmon.feeds import parse_feed, poll_feed, poll_feeds
-from newsmon.fetch import FetchSettings
-from newsmon.loopback import LoopbackServer
+from newsmon.sources import schedule
+from newsmon.core.config import SourceConfig
+from newsmon.sources.feeds import parse_feed, poll_feed, poll_feeds
+from newsmon.sources.fetch import FetchSettings
+from newsmon.testing.loopback import LoopbackServer
 
 FEED_ONLY = FetchSettings(full_text=False, total_timeout=5)
 

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from fixtures.feeds.feedkit import Entry, entries, fixture_text, rss, serve_feed, source
 from models import Source
 from models.engine import session_scope
-from newsmon.feeds import poll_feed, poll_feeds
-from newsmon.fetch import FetchError, FetchSettings, HttpFetcher
-from newsmon.loopback import LoopbackServer
+from newsmon.sources.feeds import poll_feed, poll_feeds
+from newsmon.sources.fetch import FetchError, FetchSettings, HttpFetcher
+from newsmon.testing.loopback import LoopbackServer
 
 MB = 1 << 20
 FAST = FetchSettings(total_timeout=2, connect_timeout=1)

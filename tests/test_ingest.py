@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from models import Revision
 from models.engine import session_scope
-from newsmon.ingest import Pipeline, seen_unchanged
-from newsmon.records import ArticleRecord
+from newsmon.storage.ingest import Pipeline, seen_unchanged
+from newsmon.core.records import ArticleRecord
 
 TEXT = ("YEREVAN — Armenia and Azerbaijan traded accusations of ceasefire violations on the border "
         "on Sunday, as the Nagorno-Karabakh peace talks stalled. The defence ministry in Yerevan said "

@@ -18,8 +18,8 @@ import httpx
 import pytest
 import yaml
 
-from newsmon.demo.snapshot import EXPECTED, FEED_SOURCES, SNAPSHOT_DIR, render, sources_yaml
-from newsmon.loopback import LoopbackServer
+from newsmon.testing.snapshot import EXPECTED, FEED_SOURCES, SNAPSHOT_DIR, render, sources_yaml
+from newsmon.testing.loopback import LoopbackServer
 
 URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>\]]+")
 HREF = re.compile(r'href="([^"]+)"')
@@ -194,7 +194,7 @@ def test_files_ignore_query_directories_redirect_and_nothing_escapes_root(server
 
 def test_cli_serves_a_directory_until_terminated(tmp_path):
     (tmp_path / "robots.txt").write_text("User-agent: *\n")
-    process = subprocess.Popen([sys.executable, "-m", "newsmon.loopback", "--root", str(tmp_path), "--port", "0"],
+    process = subprocess.Popen([sys.executable, "-m", "newsmon.testing.loopback", "--root", str(tmp_path), "--port", "0"],
                                stdout=subprocess.PIPE, text=True)
     try:
         url = process.stdout.readline().strip()

@@ -8,11 +8,11 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from newsmon.normalize import (
+from newsmon.analysis.normalize import (
     canonical_url, clean_text, clean_title, content_hash, detect_language,
     html_to_text, normalize_record, parse_datetime,
 )
-from newsmon.records import ArticleRecord
+from newsmon.core.records import ArticleRecord
 
 UTC = timezone.utc
 REAL_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "real-feeds"

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from models.engine import session_scope
-from newsmon.plot import NothingToPlot, load_timeline, plot
+from newsmon.interface.plot import NothingToPlot, load_timeline, plot
 from test_query import corpus, newsmon, when
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

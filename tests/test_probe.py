@@ -8,7 +8,7 @@ import sys
 
 import yaml
 
-from newsmon.demo import snapshot
+from newsmon.testing import snapshot
 
 
 def test_sources_check_reports_reachable_valid_and_articles(snapshot_served):

@@ -18,12 +18,12 @@ from sqlalchemy import text
 
 from models import Alert, FetchEvent, Source
 from models.engine import make_engine, session_scope
-from newsmon import similarity
-from newsmon.migrate import alembic_config, current_revision, upgrade
-from newsmon.query import Filters, QueryError, search, show
-from newsmon.records import ArticleRecord
-from newsmon.stats import collect
-from newsmon.store import PreparedArticle, lock_for_ingest, store_article
+from newsmon.analysis import similarity
+from newsmon.storage.migrate import alembic_config, current_revision, upgrade
+from newsmon.interface.query import Filters, QueryError, search, show
+from newsmon.core.records import ArticleRecord
+from newsmon.interface.stats import collect
+from newsmon.storage.store import PreparedArticle, lock_for_ingest, store_article
 
 GANJA_TEXT = ("A missile struck a residential area of Ganja overnight, the ministry said on Friday. "
               "Rescue teams worked through the night in the city centre while residents gathered near "
@@ -167,7 +167,7 @@ def test_listing_is_newest_first_dated_or_not(stored):
     assert [row["id"] for row in run_search(url, None, every_copy=True)] == order
     assert [row["id"] for row in run_search(url, None, limit=3)] == order[:3]
     assert [row["id"] for row in run_search(url, None)] == order[:5]  # one row for the Ganja story
-    from newsmon.query import _newest_pages
+    from newsmon.interface.query import _newest_pages
 
     with session_scope(url) as session:  # page after page continues where the last one stopped
         pages = list(_newest_pages(session, Filters(), page_size=2))
@@ -177,7 +177,7 @@ def test_listing_is_newest_first_dated_or_not(stored):
 
 def test_ranking_windows_cover_every_match_once(stored):
     url, ids = stored
-    from newsmon.query import _ranked_windows, parse_query
+    from newsmon.interface.query import _ranked_windows, parse_query
 
     with session_scope(url) as session:
         windows = list(_ranked_windows(session, parse_query("Ganja"), Filters(), window=2))

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from newsmon.relevance import DEFAULT_TOPIC_PATH, Relevance, load_topic
+from newsmon.core.config import config_path
+from newsmon.analysis.relevance import Relevance, load_topic
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +220,7 @@ def test_minimal_topic_file_loads(tmp_path):
     (MINIMAL + "combos:\n  both:\n    all_of: [karabakh, nowhere]\n",
      "combos.both.all_of: unknown label 'nowhere'"),
     ("- just\n- a list\n", "top level: must be a mapping"),
-    ("threshold: [unclosed\n", "cannot read topic file"),
+    ("threshold: [unclosed\n", "not valid YAML at line"),
 ])
 def test_bad_topic_file_names_the_key(tmp_path, text, key):
     path = _write_topic(tmp_path, text)
@@ -231,9 +232,9 @@ def test_bad_topic_file_names_the_key(tmp_path, text, key):
 
 
 def test_missing_topic_file(tmp_path):
-    with pytest.raises(ValueError, match="cannot read topic file"):
+    with pytest.raises(ValueError, match="topic file not found"):
         load_topic(tmp_path / "absent.yaml")
 
 
 def test_default_path_is_the_shipped_file():
-    assert DEFAULT_TOPIC_PATH.is_file()
+    assert config_path("topic.yaml").is_file()

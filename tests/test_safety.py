@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsmon.safety import UnsafeURL, check_url, source_allows_private
+from newsmon.sources.safety import UnsafeURL, check_url, source_allows_private
 
 ALWAYS_REFUSED = [
     "http://169.254.169.254/latest/meta-data/",

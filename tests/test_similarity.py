@@ -17,7 +17,7 @@ from dedup_eval import (
     hand_written_texts,
     recall,
 )
-from newsmon.similarity import (
+from newsmon.analysis.similarity import (
     BANDS,
     MIN_TEXT_CHARS,
     NEAR_DUPLICATE_THRESHOLD,

@@ -25,12 +25,12 @@ from sqlalchemy import func, select
 
 from models import Article, FetchEvent, Revision, Source
 from models.engine import PROJECT_ROOT, session_scope
-from newsmon import crawl
-from newsmon.config import load_sources
-from newsmon.demo import snapshot
-from newsmon.loopback import LoopbackServer
-from newsmon.normalize import canonical_url, parse_datetime
-from newsmon.records import utcnow
+from newsmon.sources import crawl
+from newsmon.core.config import load_sources
+from newsmon.testing import snapshot
+from newsmon.testing.loopback import LoopbackServer
+from newsmon.analysis.normalize import canonical_url, parse_datetime
+from newsmon.core.records import utcnow
 
 FIXTURES = Path(__file__).parent / "fixtures" / "site"
 SITE = snapshot.EXPECTED["site"]

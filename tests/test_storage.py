@@ -10,10 +10,10 @@ from sqlalchemy import func, select, text
 
 from models import Article, ArticleBand, Sighting, Story
 from models.engine import session_scope
-from newsmon.migrate import alembic_config, current_revision, upgrade
-from newsmon.query import Filters, search
-from newsmon.records import ArticleRecord
-from newsmon.store import PreparedArticle, lock_for_ingest, store_article
+from newsmon.storage.migrate import alembic_config, current_revision, upgrade
+from newsmon.interface.query import Filters, search
+from newsmon.core.records import ArticleRecord
+from newsmon.storage.store import PreparedArticle, lock_for_ingest, store_article
 from threads import run_at_once
 
 PUBLISHED = datetime(2026, 11, 21, 8, 30, tzinfo=timezone.utc)
@@ -110,7 +110,7 @@ def test_full_text_search_in_latin_and_other_scripts(db_url, word):
 
 
 def test_search_text_with_operators_is_harmless(db_url):
-    from newsmon.query import QueryError
+    from newsmon.interface.query import QueryError
 
     store(db_url, prepared())
     with session_scope(db_url) as session:

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from models import FetchEvent
 from models.engine import session_scope
-from newsmon.records import utcnow
-from newsmon.upkeep import run
+from newsmon.core.records import utcnow
+from newsmon.storage.maintenance import run
 
 
 def test_maintenance_prunes_old_fetch_log_and_runs_twice(db_url):

@@ -89,7 +89,7 @@ def _newsmon(args: list[str], env: dict[str, str]) -> None:
 
 
 def _names(sources_file: Path) -> list[str]:
-    from newsmon.config import load_sources
+    from newsmon.core.config import load_sources
 
     return [s.name for s in load_sources(sources_file)]
 

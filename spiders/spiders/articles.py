@@ -5,7 +5,7 @@
 fetches the listed article pages (one URL per line) through Scrapy's
 politeness machinery (robots.txt, AutoThrottle, retries) and the shared
 ingest pipeline: full text for a feed's entries when a site wants that
-politeness. The decisions live in newsmon.crawl.
+politeness. The decisions live in newsmon.sources.crawl.
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
-from newsmon import crawl
-from newsmon.extract import Extracted
-from newsmon.safety import source_allows_private
+from newsmon.sources import crawl
+from newsmon.analysis.extract import Extracted
+from newsmon.sources.safety import source_allows_private
 from spiders.items import PageItem, RejectedPage
 from spiders.middlewares import UnsafeRequest
 

@@ -6,7 +6,7 @@ Articles are found in the source's sitemaps (plain, sitemap indexes, Google
 News) and on its start pages (the sections to watch), whose pagination is
 followed. Links on a section page are fetched; those on an article page are
 not (the sections are what lists new articles). Pages already stored are not
-fetched again. The policies live in newsmon.crawl.
+fetched again. The policies live in newsmon.sources.crawl.
 """
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
 
-from newsmon import crawl, normalize
+from newsmon.sources import crawl
+from newsmon.analysis import normalize
 from spiders.spiders.articles import SourceSpider
 
 OLDEST = datetime.min.replace(tzinfo=timezone.utc)

@@ -1,0 +1,181 @@
+"""Configuration files: where they are, how they are read, and sources.yaml.
+
+All three files (sources.yaml, topic.yaml, escalation.yaml) are found the same
+way (an explicit path, else ``$NEWSMON_HOME/config/``, else the project's
+``config/``), read by ``read_yaml`` and fail the same way: a ``ConfigError``
+naming the file and the key, raised before anything runs, never a crash in the
+middle of a cycle. Relative paths are resolved against the caller's working
+directory at once, so subprocesses started elsewhere see the same file.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from models.engine import PROJECT_ROOT
+from newsmon.core.errors import ConfigError, one_line
+
+__all__ = ["ConfigError", "SourceConfig", "config_path", "load_sources", "read_yaml", "sources_path"]
+
+KINDS = ("rss", "site")
+OUTLET_TYPES = ("state", "official", "independent", "international")
+COMMON_KEYS = {"name", "kind", "language", "country", "outlet", "outlet_type", "enabled", "topic_specific",
+               "min_interval", "max_interval"}
+KIND_KEYS = {
+    "rss": {"url"},
+    "site": {"url", "start_urls", "sitemap_urls", "allowed_domains", "article_url_pattern",
+             "max_pages", "follow_pagination"},
+}
+DEFAULT_MIN_INTERVAL = 5 * 60          # seconds between polls of a busy feed
+DEFAULT_MAX_INTERVAL = 6 * 60 * 60     # seconds between polls of a quiet feed
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    kind: str
+    url: str | None = None
+    language: str | None = None
+    country: str | None = None          # outlet's country/side (AM, AZ, RU, TR, INT...) for charts
+    outlet: str = ""                    # the organisation: feeds/channels of one outlet share it
+    outlet_type: str | None = None      # state | official | independent | international
+    enabled: bool = True
+    topic_specific: bool = False        # every entry is about the conflict: always fetch full text
+    min_interval: int = DEFAULT_MIN_INTERVAL
+    max_interval: int = DEFAULT_MAX_INTERVAL
+    start_urls: tuple[str, ...] = ()
+    sitemap_urls: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()
+    article_url_pattern: str | None = None
+    max_pages: int = 200
+    follow_pagination: bool = True
+    settings: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def first_url(self) -> str | None:
+        """The source's own address: its feed URL, else its first start or sitemap URL."""
+        urls = (self.url,) + self.start_urls + self.sitemap_urls
+        return next((url for url in urls if url), None)
+
+
+def config_path(name: str, explicit: str | Path | None = None) -> Path:
+    """Absolute path of a config file: `explicit` if given, else the config folder's `name`."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    home = os.environ.get("NEWSMON_HOME")
+    return (Path(home).expanduser().resolve() if home else PROJECT_ROOT) / "config" / name
+
+
+def read_yaml(path: Path, what: str):
+    """The parsed YAML document at `path`; a missing or malformed file is one ConfigError line."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{what} file not found: {path}") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the {what} file: {error.strerror or one_line(error)}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {one_line(getattr(error, 'problem', None) or error)}") \
+            from None
+
+
+def sources_path(path: str | Path | None = None) -> Path:
+    return config_path("sources.yaml", path or os.environ.get("NEWSMON_SOURCES"))
+
+
+def load_sources(path: str | Path | None = None) -> list[SourceConfig]:
+    """Read and validate sources.yaml; raises ConfigError with a one-line reason."""
+    path = sources_path(path)
+    document = read_yaml(path, "sources")
+    entries = document.get("sources") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path}: expected a top-level 'sources:' list")
+    sources = [_parse_source(entry, index, path) for index, entry in enumerate(entries, 1)]
+    _check_unique_names(sources, path)
+    return sources
+
+
+def _parse_source(entry, index: int, path: Path) -> SourceConfig:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{path}: source #{index} is not a mapping")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{path}: source #{index} has no 'name'")
+    where = f"{path}: source '{name}'"
+    kind = entry.get("kind")
+    if kind not in KINDS:
+        raise ConfigError(f"{where}: 'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
+    unknown = sorted(set(entry) - COMMON_KEYS - KIND_KEYS[kind])
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}' for a {kind} source")
+    if kind == "rss" and not _is_http(entry.get("url")):
+        raise ConfigError(f"{where}: 'url' must be an http(s) URL")
+    if kind == "site" and not (entry.get("start_urls") or entry.get("sitemap_urls")):
+        raise ConfigError(f"{where}: a site source needs 'start_urls' or 'sitemap_urls'")
+    if entry.get("outlet_type") not in (None, *OUTLET_TYPES):
+        raise ConfigError(f"{where}: 'outlet_type' must be one of {', '.join(OUTLET_TYPES)}, "
+                          f"not {entry.get('outlet_type')!r}")
+    try:
+        return _build_source(entry, name, kind)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{where}: {one_line(error)}") from None
+
+
+def _build_source(entry: dict, name: str, kind: str) -> SourceConfig:
+    urls = {key: _url_list(entry.get(key), key) for key in ("start_urls", "sitemap_urls")}
+    outlet = str(entry.get("outlet") or _default_outlet(entry.get("url") or next(
+        iter(urls["start_urls"] + urls["sitemap_urls"]), None)) or name.strip())
+    return SourceConfig(
+        name=name.strip(), kind=kind, url=entry.get("url"), language=entry.get("language"),
+        country=entry.get("country"), outlet=outlet, outlet_type=entry.get("outlet_type"),
+        enabled=bool(entry.get("enabled", True)),
+        topic_specific=bool(entry.get("topic_specific", False)),
+        min_interval=int(entry.get("min_interval", DEFAULT_MIN_INTERVAL)),
+        max_interval=int(entry.get("max_interval", DEFAULT_MAX_INTERVAL)),
+        start_urls=urls["start_urls"], sitemap_urls=urls["sitemap_urls"],
+        allowed_domains=tuple(str(d) for d in entry.get("allowed_domains") or ()),
+        article_url_pattern=entry.get("article_url_pattern"),
+        max_pages=int(entry.get("max_pages", 200)),
+        follow_pagination=bool(entry.get("follow_pagination", True)),
+        settings=dict(entry) | {"outlet": outlet},
+    )
+
+
+def _default_outlet(url: str | None) -> str | None:
+    """An outlet is its web host without ``www.``: two feeds of one site are one outlet.
+
+    On a loopback or private host (tests, the offline demo) every source is its
+    own outlet, since one local server stands in for many sites.
+    """
+    host = (urlsplit(url).hostname or "") if url else ""
+    if not host or host == "localhost" or host.replace(".", "").isdigit() or ":" in host:
+        return None
+    return host.removeprefix("www.")
+
+
+def _url_list(value, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    values = [value] if isinstance(value, str) else list(value)
+    for url in values:
+        if not _is_http(url):
+            raise ValueError(f"'{key}' holds a value that is not an http(s) URL: {url!r}")
+    return tuple(values)
+
+
+def _check_unique_names(sources: list[SourceConfig], path: Path) -> None:
+    seen: set[str] = set()
+    for source in sources:
+        if source.name in seen:
+            raise ConfigError(f"{path}: source name '{source.name}' is used twice")
+        seen.add(source.name)
+
+
+def _is_http(url) -> bool:
+    return isinstance(url, str) and url.lower().startswith(("http://", "https://"))

@@ -1,0 +1,281 @@
+"""Near-duplicates in the database: the band-index lookup, stories, reclustering.
+
+The store calls ``copies_in_batch`` for the new articles of a batch and
+``refresh_story`` whenever a story gains articles; the daily maintenance calls
+``recluster``, whose lookup (``candidate_signatures``) can leave a story out.
+
+A story's first article is its earliest one (published, else fetched; ties by
+id): ``duplicate_of`` of every other article of the story points at it, so a
+copy stored before its original still ends up pointing at the original.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from itertools import chain
+from typing import Sequence
+
+import numpy as np
+from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from models import Alert, Article, ArticleBand, ArticleSignature, Story
+from models.types import as_utc
+from newsmon.analysis import similarity
+
+# The articles sharing the most bands come first (a copy shares dozens, a
+# topical neighbour one or two), so a cap only ever drops the weakest candidates.
+MAX_NEAR_DUPLICATE_CANDIDATES = 50
+
+
+@dataclass(frozen=True)
+class NearDuplicate:
+    article_id: int      # the stored copy that matched
+    story_id: int | None
+    similarity: float    # estimated Jaccard with that copy
+
+
+def passing_candidates(
+    session: Session, signature: np.ndarray, bands: Sequence[tuple[int, int]],
+    *, other_than_story: int | None = None,
+) -> dict[int, np.ndarray]:
+    """Articles sharing a band key whose signature passes the threshold, by id.
+    Only signatures are loaded here: texts are long, and most candidates fail."""
+    rows = session.execute(candidate_signatures(excluding_a_story=other_than_story is not None),
+                           band_parameters(bands) | {"story": other_than_story})
+    passing = {}
+    for article_id, blob in rows:
+        stored = similarity.from_bytes(blob)
+        if similarity.is_near_duplicate(signature, stored):
+            passing[article_id] = stored
+    return passing
+
+
+def band_parameters(bands: Sequence[tuple[int, int]]) -> dict[str, int]:
+    """The parameters of candidate_signatures for the BANDS keys of similarity.band_keys."""
+    if len(bands) != similarity.BANDS:
+        raise ValueError(f"expected {similarity.BANDS} band keys, got {len(bands)}")
+    parameters = {}
+    for i, (band, key) in enumerate(bands):
+        parameters[f"band_{i}"], parameters[f"key_{i}"] = band, key
+    return parameters
+
+
+# Built once: assembling the 48-term condition took longer than running the query.
+@lru_cache(maxsize=2)
+def candidate_signatures(*, excluding_a_story: bool) -> Select:
+    """(article id, signature) of the articles sharing the most band keys with the
+    parameters; excluding_a_story leaves out the articles of the story ``story``
+    (recluster looks for copies in other stories)."""
+    # An OR of (band, band_hash) pairs, not a row-value IN: SQLite scans the
+    # whole table for the IN form and probes the primary key for each pair of
+    # the OR; PostgreSQL plans both as index scans.
+    shared_key = or_(*(
+        and_(ArticleBand.band == bindparam(f"band_{i}"), ArticleBand.band_hash == bindparam(f"key_{i}"))
+        for i in range(similarity.BANDS)
+    ))
+    candidates = (
+        select(ArticleBand.article_id).where(shared_key)
+        .group_by(ArticleBand.article_id)
+        .order_by(func.count().desc(), ArticleBand.article_id)
+        .limit(MAX_NEAR_DUPLICATE_CANDIDATES)
+    )
+    if excluding_a_story:
+        candidates = candidates.join(Article, Article.id == ArticleBand.article_id).where(
+            Article.story_id != bindparam("story"))
+    candidates = candidates.subquery()
+    return (select(candidates.c.article_id, ArticleSignature.signature)
+            .join(ArticleSignature, ArticleSignature.article_id == candidates.c.article_id))
+
+
+def confirmed_on_text(
+    session: Session, signature: np.ndarray, text: str, passing: dict[int, np.ndarray],
+) -> list[NearDuplicate]:
+    """The passing candidates that the number check on both texts confirms, best first."""
+    rows = session.execute(select(Article.id, Article.story_id, Article.text).where(Article.id.in_(passing)))
+    matches = [
+        NearDuplicate(article_id, story_id, similarity.estimated_similarity(signature, passing[article_id]))
+        for article_id, story_id, stored_text in rows
+        if similarity.is_near_duplicate(signature, passing[article_id], text, stored_text)
+    ]
+    return sorted(matches, key=lambda match: (-match.similarity, match.article_id))
+
+
+@dataclass(frozen=True)
+class NewSketch:
+    """A sketched article of a batch being stored."""
+
+    article_id: int
+    signature: np.ndarray
+    bands: Sequence[tuple[int, int]]
+    text: str
+
+
+def copies_in_batch(session: Session, batch: Sequence[NewSketch]) -> dict[int, list[NearDuplicate]]:
+    """For each article of a batch (in storage order, before its band rows exist):
+    its confirmed copies among the articles stored before and the earlier articles
+    of the batch, best first: the same as looking each up after storing the ones
+    before it. A copy within the batch has story_id None: the caller assigns those
+    stories in order."""
+    if not batch:
+        return {}
+    candidates = _batch_candidates(stored_band_matches(session, [a.bands for a in batch]), batch)
+    in_batch = {a.article_id: a for a in batch}
+    stored_ids = {c for ids in candidates.values() for c in ids if c not in in_batch}
+    signatures = {a.article_id: a.signature for a in batch} | _stored_signatures(session, stored_ids)
+    passing = {a.article_id: [c for c in candidates[a.article_id]
+                              if c in signatures and similarity.is_near_duplicate(a.signature, signatures[c])]
+               for a in batch}
+    stored = _stories_and_texts(session, {c for ids in passing.values() for c in ids if c not in in_batch})
+    stories = {c: story_id for c, (story_id, _) in stored.items()}
+    texts = {a.article_id: a.text for a in batch} | {c: text for c, (_, text) in stored.items()}
+    copies = {}
+    for a in batch:
+        matches = [
+            NearDuplicate(c, stories.get(c), similarity.estimated_similarity(a.signature, signatures[c]))
+            for c in passing[a.article_id]
+            if similarity.is_near_duplicate(a.signature, signatures[c], a.text, texts[c])
+        ]
+        copies[a.article_id] = sorted(matches, key=lambda match: (-match.similarity, match.article_id))
+    return copies
+
+
+def _batch_candidates(stored: dict[tuple[int, int], list[int]], batch: Sequence[NewSketch]) -> dict[int, list[int]]:
+    """Per article, the ids sharing the most band keys with it (stored, or earlier in the batch)."""
+    earlier: dict[tuple[int, int], list[int]] = {}
+    candidates = {}
+    for a in batch:
+        shared = Counter(chain.from_iterable(
+            ids for key in a.bands for ids in (stored.get(key), earlier.get(key)) if ids))
+        candidates[a.article_id] = sorted(shared, key=lambda c: (-shared[c], c))[:MAX_NEAR_DUPLICATE_CANDIDATES]
+        for key in a.bands:
+            earlier.setdefault(key, []).append(a.article_id)
+    return candidates
+
+
+def stored_band_matches(
+    session: Session, band_lists: Sequence[Sequence[tuple[int, int]]],
+) -> dict[tuple[int, int], list[int]]:
+    """(band, band key) -> ids of the stored articles with it, for many articles' keys at once.
+
+    One statement per BATCH_LOOKUP_ARTICLES articles: an OR of one ``band = b AND
+    band_hash IN (...)`` per band, each an index range on the primary key in SQLite
+    and PostgreSQL alike. The keys are written into the SQL as integer literals:
+    binding 48 x 25 parameters cost more than the lookup itself."""
+    matches: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for start in range(0, len(band_lists), BATCH_LOOKUP_ARTICLES):
+        keys_by_band: dict[int, set[int]] = defaultdict(set)
+        for bands in band_lists[start:start + BATCH_LOOKUP_ARTICLES]:
+            for band, key in bands:
+                keys_by_band[int(band)].add(int(key))   # int(): only numbers reach the SQL text
+        for band, key, article_id in session.connection().exec_driver_sql(band_lookup_sql(keys_by_band)):
+            matches[band, key].append(article_id)
+    return matches
+
+
+# Articles per lookup statement: bounds the statement's length (48 x 500 keys).
+BATCH_LOOKUP_ARTICLES = 500
+
+
+def band_lookup_sql(keys_by_band: dict[int, set[int]]) -> str:
+    terms = " OR ".join(f"(band = {band} AND band_hash IN ({','.join(map(str, sorted(keys)))}))"
+                        for band, keys in sorted(keys_by_band.items()))
+    return f"SELECT band, band_hash, article_id FROM {ArticleBand.__tablename__} WHERE {terms}"
+
+
+def _stored_signatures(session: Session, ids: set[int]) -> dict[int, np.ndarray]:
+    if not ids:
+        return {}
+    rows = session.execute(select(ArticleSignature.article_id, ArticleSignature.signature)
+                           .where(ArticleSignature.article_id.in_(ids))).all()
+    signatures = similarity.many_from_bytes([blob for _, blob in rows])
+    return {article_id: signature for (article_id, _), signature in zip(rows, signatures)}
+
+
+def _stories_and_texts(session: Session, ids: set[int]) -> dict[int, tuple[int, str]]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Article.id, Article.story_id, Article.text).where(Article.id.in_(ids)))
+    return {article_id: (story_id, text) for article_id, story_id, text in rows}
+
+
+def _seen_at():
+    return func.coalesce(Article.published_at, Article.fetched_at)
+
+
+def refresh_story(session: Session, story_id: int) -> None:
+    """Recompute a story from its articles: counts, time span and first article,
+    and point every other article's duplicate_of at that first article."""
+    count, outlets, first_seen, last_seen = session.execute(
+        select(func.count(Article.id), func.count(func.distinct(Article.source)),
+               func.min(_seen_at()), func.max(_seen_at()))
+        .where(Article.story_id == story_id)
+    ).one()
+    first_id, title = session.execute(
+        select(Article.id, Article.title).where(Article.story_id == story_id)
+        .order_by(_seen_at(), Article.id).limit(1)
+    ).one()
+    session.execute(update(Story).where(Story.id == story_id).values(
+        first_article_id=first_id, title=title, article_count=count, outlet_count=outlets,
+        first_seen_at=as_utc(first_seen), last_seen_at=as_utc(last_seen)))
+    session.execute(
+        update(Article)
+        .where(Article.story_id == story_id, Article.id != first_id, Article.duplicate_of.is_distinct_from(first_id))
+        .values(duplicate_of=first_id))
+    # A first article is nobody's copy (it may have been one before an earlier copy arrived).
+    session.execute(
+        update(Article).where(Article.id == first_id, Article.duplicate_of.is_not(None))
+        .values(duplicate_of=None, similarity=None))
+
+
+def recluster(session: Session, since: datetime) -> int:
+    """Merge the stories of copies the store did not link (arrived out of order,
+    concurrently without the ingest lock, or sketched later by an in-place update):
+    every article first fetched since ``since`` that heads its story is looked up
+    again, and its story merged with every other story holding a confirmed copy.
+    Returns the number of articles moved to another story; a second run moves none."""
+    relinked = 0
+    # Fixed at the start: a head absorbed during the run is still looked up, so
+    # that its own copies join too and the next run has nothing left to merge.
+    for article_id, blob in _recent_heads(session, since):
+        relinked += _merge_copies_of(session, article_id, similarity.from_bytes(blob))
+    return relinked
+
+
+def _recent_heads(session: Session, since: datetime) -> list[tuple[int, bytes]]:
+    return session.execute(
+        select(Article.id, ArticleSignature.signature)
+        .join(ArticleSignature, ArticleSignature.article_id == Article.id)
+        .where(Article.duplicate_of.is_(None), Article.story_id.is_not(None), Article.fetched_at >= since)
+        .order_by(Article.id)
+    ).all()
+
+
+def _merge_copies_of(session: Session, article_id: int, signature: np.ndarray) -> int:
+    story_id = session.scalar(select(Article.story_id).where(Article.id == article_id))
+    passing = passing_candidates(session, signature, similarity.band_keys(signature), other_than_story=story_id)
+    if not passing:
+        return 0
+    text = session.scalar(select(Article.text).where(Article.id == article_id))
+    matches = confirmed_on_text(session, signature, text, passing)
+    if not matches:
+        return 0
+    session.execute(update(Article).where(Article.id == article_id).values(similarity=matches[0].similarity))
+    return merge_stories(session, {story_id, *(match.story_id for match in matches)})
+
+
+def merge_stories(session: Session, story_ids: set[int]) -> int:
+    """Merge stories into the one holding the earliest article; returns the
+    number of articles moved. Alerts follow their story."""
+    survivor = session.scalar(
+        select(Article.story_id).where(Article.story_id.in_(story_ids))
+        .order_by(_seen_at(), Article.id).limit(1))
+    absorbed = story_ids - {survivor}
+    moved = session.execute(
+        update(Article).where(Article.story_id.in_(absorbed)).values(story_id=survivor)).rowcount
+    session.execute(update(Alert).where(Alert.story_id.in_(absorbed)).values(story_id=survivor))
+    session.execute(delete(Story).where(Story.id.in_(absorbed)))
+    refresh_story(session, survivor)
+    return moved

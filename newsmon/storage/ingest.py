@@ -1,0 +1,127 @@
+"""The shared back half of the flow: normalize -> relevance -> dedup -> store.
+
+Feeds and spiders both hand ``ArticleRecord``s to ``Pipeline.ingest``; nothing
+is silently dropped: every record is stored, recognised as a duplicate, or
+counted as rejected with a reason.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from newsmon.analysis import normalize
+from newsmon.analysis import similarity
+from newsmon.core.records import ArticleRecord
+from newsmon.analysis.relevance import Topic, load_topic
+from newsmon.storage.store import PreparedArticle, StoreResult, lock_for_ingest, store_articles
+from newsmon.storage.lookup import stored_versions
+from newsmon.core.errors import NewsmonError
+
+STORED_STATUSES = ("new", "near_duplicate", "updated")
+
+
+@dataclass
+class IngestReport:
+    seen: int = 0
+    stored: int = 0            # new articles, near-duplicates and in-place updates
+    duplicates: int = 0        # exact copies seen under another URL/source: a sighting
+    unchanged: int = 0         # already stored, seen again
+    rejected: Counter = field(default_factory=Counter)   # reason -> count
+    new_article_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: "IngestReport") -> None:
+        self.seen += other.seen
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.unchanged += other.unchanged
+        self.rejected.update(other.rejected)
+        self.new_article_ids.extend(other.new_article_ids)
+
+    def reject(self, reason: str) -> None:
+        self.rejected[reason] += 1
+
+    def count(self, result: StoreResult) -> None:
+        if result.status in STORED_STATUSES:
+            self.stored += 1
+            if result.status != "updated":
+                self.new_article_ids.append(result.article_id)
+        elif result.status == "duplicate":
+            self.duplicates += 1
+        else:
+            self.unchanged += 1
+
+
+class Rejected(NewsmonError):
+    """A record that is not stored, with the reason recorded in the fetch log."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Pipeline:
+    def __init__(self, topic: Topic | None = None):
+        self.topic = topic or load_topic()
+
+    def prepare(self, record: ArticleRecord) -> PreparedArticle:
+        """Normalize and score one record; raises Rejected when it must not be stored."""
+        record = normalize.normalize_record(record)
+        if not record.canonical_url:
+            raise Rejected("invalid: no URL")
+        if not (record.title or record.text):
+            raise Rejected("invalid: no title or text")
+        relevance = self.topic.score(record.title, record.text or record.summary or "", record.language)
+        if not relevance.passed:
+            raise Rejected("irrelevant")
+        sketch_text = record.text or ""
+        signature = similarity.signature(sketch_text)
+        return PreparedArticle(
+            record=record, relevance=relevance.score,
+            content_hash=normalize.content_hash(record.title, record.text),
+            signature=signature,
+            bands=similarity.band_keys(signature) if signature is not None else [],
+        )
+
+    def ingest(self, session: Session, records: list[ArticleRecord]) -> IngestReport:
+        """Store a batch in the session's transaction (the caller commits)."""
+        report = IngestReport()
+        prepared = []
+        already_stored = seen_unchanged(session, records)
+        for record in records:
+            report.seen += 1
+            if record.url in already_stored:
+                report.unchanged += 1
+                continue
+            try:
+                prepared.append(self.prepare(record))
+            except Rejected as rejection:
+                report.reject(rejection.reason)
+        if prepared:
+            lock_for_ingest(session)
+        for result in store_articles(session, prepared):
+            report.count(result)
+        return report
+
+
+def seen_unchanged(session: Session, records: list[ArticleRecord]) -> set[str]:
+    """URLs this source stored before with the same title and text: a re-poll needs no
+    normalizing, scoring or sketching for them (the common case of a feed seen again)."""
+    by_source: dict[str, list[ArticleRecord]] = {}
+    for record in records:
+        by_source.setdefault(record.source, []).append(record)
+    unchanged = set()
+    for source, batch in by_source.items():
+        stored = stored_versions(session, source, [r.url for r in batch])
+        unchanged.update(r.url for r in batch if r.url in stored and _same_content(r, stored[r.url]))
+    return unchanged
+
+
+def _same_content(record: ArticleRecord, stored: tuple[str, str, str | None]) -> bool:
+    title, text, stored_hash = stored
+    new_text, new_title = normalize.clean_text(record.text), normalize.clean_title(record.title)
+    if (new_title, new_text) == (title, text):   # the usual case, and cheaper than hashing
+        return True
+    new_hash = normalize.content_hash(record.title, new_text)
+    return (new_hash or stored_hash) is not None and new_hash == stored_hash

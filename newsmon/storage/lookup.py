@@ -1,0 +1,60 @@
+"""Which pages are already stored with text: the one lookup the feed path and the spiders share.
+
+A page counts as stored when an article with text has its canonical URL, or
+when this source already saw an article under this very URL (the page
+declared another canonical URL than its link). Stored pages are not fetched
+again unless the feed or the sitemap says they changed since.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Article, Sighting
+from newsmon.analysis.normalize import canonical_url
+
+LOOKUP_BATCH = 500  # URLs per query: far below every database's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    text: str
+    stamp: datetime  # when it was last fetched or updated
+
+
+def stored_pages(session: Session, source_name: str, urls: list[str]) -> dict[str, StoredPage]:
+    """url -> its stored article with text, for the URLs that have one."""
+    canonical = {url: canonical_url(url) for url in urls}
+    by_canonical: dict[str, StoredPage] = {}
+    for batch in batches(sorted(set(canonical.values()))):
+        rows = session.execute(select(Article.canonical_url, Article.text, Article.fetched_at, Article.updated_at)
+                               .where(Article.canonical_url.in_(batch), Article.text != ""))
+        by_canonical.update((key, StoredPage(text, updated or fetched)) for key, text, fetched, updated in rows)
+    found = {url: by_canonical[key] for url, key in canonical.items() if key in by_canonical}
+    for batch in batches([url for url in urls if url not in found]):
+        rows = session.execute(select(Sighting.url, Article.text, Article.fetched_at, Article.updated_at)
+                               .join(Article, Article.id == Sighting.article_id)
+                               .where(Sighting.source == source_name, Sighting.url.in_(batch),
+                                      Article.text != ""))
+        found.update((url, StoredPage(text, updated or fetched)) for url, text, fetched, updated in rows)
+    return found
+
+
+def stored_versions(session: Session, source_name: str, urls: list[str]) -> dict[str, tuple[str, str, str | None]]:
+    """url -> (title, text, content hash) of the article this source already saw under that URL."""
+    found = {}
+    for batch in batches(sorted(set(urls))):
+        rows = session.execute(select(Sighting.url, Article.title, Article.text, Article.content_hash)
+                               .join(Article, Article.id == Sighting.article_id)
+                               .where(Sighting.source == source_name, Sighting.url.in_(batch)))
+        found.update((url, (title, text, digest)) for url, title, text, digest in rows)
+    return found
+
+
+def batches(items: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), LOOKUP_BATCH):
+        yield items[start:start + LOOKUP_BATCH]

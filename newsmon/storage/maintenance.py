@@ -1,0 +1,38 @@
+"""Daily maintenance (the `newsmon_maintenance` DAG): recluster, statistics, pruning."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, text
+
+from models import Base, FetchEvent
+from models.engine import make_engine, session_scope
+from newsmon.core.records import utcnow
+
+
+def run(*, database_url: str | None = None, recluster_days: int = 3, keep_fetch_log_days: int = 90) -> dict:
+    from newsmon.storage.dedup import recluster
+
+    now = utcnow()
+    with session_scope(database_url, write=True) as session:
+        relinked = recluster(session, since=now - timedelta(days=recluster_days))
+        pruned = session.execute(
+            delete(FetchEvent).where(FetchEvent.started_at < now - timedelta(days=keep_fetch_log_days))
+        ).rowcount
+    refresh_statistics(database_url)
+    return {"relinked": relinked, "fetch_events_pruned": pruned}
+
+
+def refresh_statistics(database_url: str | None = None) -> None:
+    """Planner statistics for newsmon's own tables, so search plans stay good as they grow.
+
+    A bare ANALYZE on PostgreSQL would cover every table of the server's database.
+    """
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execute(text("PRAGMA optimize"))
+            connection.execute(text("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')"))
+        else:
+            connection.execute(text("ANALYZE " + ", ".join(Base.metadata.tables)))
+        connection.commit()
