@@ -32,7 +32,8 @@ import feedparser
 
 from models.engine import PROJECT_ROOT, session_scope
 from newsmon.core.config import SourceConfig
-from newsmon.sources.feeds import FeedPoller, FeedState, NotAFeed, parse_feed, poll_feeds, refuse_unsafe_links
+from newsmon.analysis.feed import NotAFeed, parse_feed
+from newsmon.sources.feeds import FeedPoller, FeedState, poll_feeds, refuse_unsafe_links
 from newsmon.sources.fetch import Fetched, FetchSettings
 from newsmon.sources.health import sync_sources
 from newsmon.testing.loopback import LoopbackServer

@@ -12,7 +12,8 @@ from dedup_eval import SAME_EVENT_REPORTS
 from models import Article, Story
 from models.engine import session_scope
 from newsmon.storage.dedup import recluster
-from newsmon.storage.ingest import Pipeline, Rejected
+from newsmon.core.records import Rejected
+from newsmon.storage.ingest import Pipeline
 from newsmon.core.records import ArticleRecord
 
 PUBLISHED = datetime(2020, 10, 27, 9, 0, tzinfo=timezone.utc)

@@ -16,8 +16,9 @@ import pytest
 
 from models.engine import PROJECT_ROOT
 from newsmon.core.config import SourceConfig
-from newsmon.sources.feeds import NotAFeed, parse_feed
-from newsmon.storage.ingest import Pipeline, Rejected
+from newsmon.analysis.feed import NotAFeed, parse_feed
+from newsmon.core.records import Rejected
+from newsmon.storage.ingest import Pipeline
 
 CORPORA = PROJECT_ROOT.parent / "shared" / "corpora"
 NOT_FEEDS = {"LICENSE", "SOURCES.txt", "WELLFORMEDNESS.txt"}

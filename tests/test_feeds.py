@@ -10,9 +10,11 @@ from fixtures.feeds.feedkit import (EPOCH, TALKS, Entry, article_page, atom, ent
                                     serve_feed, source)
 from models import Article, FetchEvent, Revision, Sighting, Source
 from models.engine import session_scope
+from newsmon.analysis.feed import declared_interval
 from newsmon.sources import schedule
 from newsmon.core.config import SourceConfig
-from newsmon.sources.feeds import parse_feed, poll_feed, poll_feeds
+from newsmon.analysis.feed import parse_feed
+from newsmon.sources.feeds import poll_feed, poll_feeds
 from newsmon.sources.fetch import FetchSettings
 from newsmon.testing.loopback import LoopbackServer
 
@@ -243,10 +245,10 @@ def test_interval_follows_how_often_the_feed_brings_new_items():
 
 
 def test_publisher_hints():
-    assert schedule.declared_interval({"ttl": "30"}) == 1800
-    assert schedule.declared_interval({"sy_updateperiod": "hourly", "sy_updatefrequency": "2"}) == 1800
-    assert schedule.declared_interval({"sy_updatefrequency": "4"}) == 86400 // 4   # the period defaults to daily
-    assert schedule.declared_interval({"ttl": "soon"}) is None
+    assert declared_interval({"ttl": "30"}) == 1800
+    assert declared_interval({"sy_updateperiod": "hourly", "sy_updatefrequency": "2"}) == 1800
+    assert declared_interval({"sy_updatefrequency": "4"}) == 86400 // 4   # the period defaults to daily
+    assert declared_interval({"ttl": "soon"}) is None
     now = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
     assert schedule.retry_after_seconds("Fri, 20 Nov 2026 12:10:00 GMT", now) == 600
     assert schedule.retry_after_seconds("120", now) == 120

@@ -16,8 +16,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from models.engine import PROJECT_ROOT
 from newsmon.core.errors import ConfigError, one_line
+
+# The checkout (or NEWSMON_HOME): where config/ and var/ live. models.engine derives the
+# same root for the default database; analysis must not import models, hence the twin.
+PROJECT_ROOT = Path(os.environ.get("NEWSMON_HOME") or Path(__file__).resolve().parents[2])
 
 __all__ = ["ConfigError", "SourceConfig", "config_path", "load_sources", "read_yaml", "sources_path"]
 

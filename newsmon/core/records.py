@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from newsmon.core.errors import NewsmonError
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -26,3 +28,11 @@ class ArticleRecord:
     fetched_at: datetime = field(default_factory=utcnow)
     guid: str | None = None       # feed entry id, when it came from a feed
     canonical_url: str | None = None  # filled by normalize.canonical_url when absent
+
+
+class Rejected(NewsmonError):
+    """An entry or record that is not stored, with the reason recorded in the fetch log."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason

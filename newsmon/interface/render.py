@@ -5,7 +5,6 @@ import csv
 import io
 import json
 import sys
-from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 from rich.console import Console

@@ -38,7 +38,7 @@ def check_source(fetcher: HttpFetcher, source: SourceConfig) -> dict:
 
 
 def _check_feed(fetched, source: SourceConfig) -> dict:
-    from newsmon.sources.feeds import NotAFeed, parse_feed
+    from newsmon.analysis.feed import NotAFeed, parse_feed
 
     try:
         parsed = parse_feed(fetched.body, fetched.headers, fetched.url, source)

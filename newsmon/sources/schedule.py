@@ -14,7 +14,6 @@ retried, and visible as failing in ``newsmon sources``.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -23,21 +22,6 @@ SLOW_DOWN = 1.5
 MAX_RETRY_AFTER = 24 * 3600      # a server asking for more is broken, not polite
 RHYTHM_ENTRIES = 20              # the newest entries tell the current rhythm
 MIN_RHYTHM_ENTRIES = 3
-SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400,
-              "monthly": 30 * 86400, "yearly": 365 * 86400}
-
-
-def declared_interval(feed: Mapping) -> int | None:
-    """Seconds the publisher says the feed may be cached, from feedparser's ``feed`` dict."""
-    candidates = []
-    ttl_minutes = _positive_int(feed.get("ttl"))
-    if ttl_minutes:
-        candidates.append(ttl_minutes * 60)
-    period = SY_PERIODS.get(str(feed.get("sy_updateperiod") or "").strip().lower())
-    frequency = _positive_int(feed.get("sy_updatefrequency"))
-    if period or frequency:
-        candidates.append((period or SY_PERIODS["daily"]) // (frequency or 1))
-    return max(candidates) if candidates else None
 
 
 def publish_gap(entry_times: list[datetime]) -> float | None:
@@ -93,12 +77,6 @@ def retry_after_seconds(value: str | None, now: datetime) -> int | None:
     return min(max(seconds, 0), MAX_RETRY_AFTER)
 
 
-def _positive_int(value) -> int | None:
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        return None
-    return number if number > 0 else None
 
 
 def _clamp(seconds: float, lo: int, hi: int) -> int:

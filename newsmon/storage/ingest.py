@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session
 
 from newsmon.analysis import normalize
 from newsmon.analysis import similarity
-from newsmon.core.records import ArticleRecord
+from newsmon.core.records import ArticleRecord, Rejected
 from newsmon.analysis.relevance import Topic, load_topic
 from newsmon.storage.store import PreparedArticle, StoreResult, lock_for_ingest, store_articles
 from newsmon.storage.lookup import stored_versions
-from newsmon.core.errors import NewsmonError
 
 STORED_STATUSES = ("new", "near_duplicate", "updated")
 
@@ -51,14 +50,6 @@ class IngestReport:
             self.duplicates += 1
         else:
             self.unchanged += 1
-
-
-class Rejected(NewsmonError):
-    """A record that is not stored, with the reason recorded in the fetch log."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 class Pipeline:
