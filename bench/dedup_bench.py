@@ -47,7 +47,8 @@ from models.engine import make_engine, session_scope  # noqa: E402
 from newsmon.analysis import similarity# noqa: E402
 from newsmon.storage.migrate import upgrade  # noqa: E402
 from newsmon.core.records import ArticleRecord, utcnow  # noqa: E402
-from newsmon.storage.store import PreparedArticle, find_near_duplicate, lock_for_ingest, store_article  # noqa: E402
+from models.dialect import lock_for_ingest  # noqa: E402
+from newsmon.storage.store import PreparedArticle, find_near_duplicate, store_article  # noqa: E402
 
 BENCH_DIR = ROOT / "var" / "bench"
 LOAD_CHUNK = 20_000

@@ -60,10 +60,12 @@ def evaluate_alerts(*, database_url: str | None = None) -> dict:
 
 
 def maintenance(*, database_url: str | None = None, days: int = 3, keep_fetch_log_days: int = 90) -> dict:
-    """Re-check recent stories, refresh planner statistics, prune the old fetch log."""
+    """Re-check recent stories (alerts follow a merged story), refresh planner statistics, prune the old fetch log."""
+    from newsmon.alerting.rules import follow_merged_stories
     from newsmon.storage import maintenance as upkeep
 
-    return upkeep.run(database_url=database_url, recluster_days=days, keep_fetch_log_days=keep_fetch_log_days)
+    return upkeep.run(database_url=database_url, recluster_days=days, keep_fetch_log_days=keep_fetch_log_days,
+                      story_followers=[follow_merged_stories])
 
 
 def outcome_summary(outcome: FetchOutcome) -> dict:

@@ -13,6 +13,7 @@ from scrapy import signals
 from sqlalchemy.exc import SQLAlchemyError
 
 from models.engine import session_scope
+from newsmon.core.errors import one_line
 from newsmon.sources import crawl
 from newsmon.storage.ingest import Pipeline
 from spiders.items import PageItem, RejectedPage
@@ -64,7 +65,7 @@ class IngestPipeline:
         except SQLAlchemyError as error:
             # The crawl goes on (the next batch may succeed); the row says it failed.
             LOGGER.error("storing %d articles failed: %s", len(records), error)
-            self.tally.store_error = " ".join(str(getattr(error, "orig", None) or error).split())[:300]
+            self.tally.store_error = one_line(getattr(error, "orig", None) or error)
             self.reject("store failed", len(records))
 
     def close_spider(self) -> None:

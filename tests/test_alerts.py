@@ -17,7 +17,8 @@ from newsmon.core.config import ConfigError, load_sources
 from newsmon.testing import snapshot
 from newsmon.sources.feeds import poll_feeds
 from newsmon.core.records import ArticleRecord
-from newsmon.storage.store import PreparedArticle, lock_for_ingest, store_article
+from models.dialect import lock_for_ingest
+from newsmon.storage.store import PreparedArticle, store_article
 from threads import run_at_once
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)

@@ -7,14 +7,15 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 
 from dedup_eval import SAME_EVENT_REPORTS, SAME_TEMPLATE_BULLETINS
 from models import Alert, Article, ArticleBand, ArticleSignature, Story
 from models.engine import session_scope
 from newsmon.analysis import similarity
-from newsmon.storage.dedup import band_lookup_sql, band_parameters, candidate_signatures, recluster
+from newsmon.orchestrator import maintenance
+from newsmon.storage.dedup import Reclustering, band_lookup_sql, recluster
 from newsmon.storage.ingest import IngestReport, Pipeline
 from newsmon.interface.query import Filters, search
 from newsmon.core.records import ArticleRecord, utcnow
@@ -172,8 +173,8 @@ def test_recluster_merges_stories_created_out_of_order_and_is_idempotent(db_url)
         insert_as_its_own_story(session, "https://outlet-c.example/ganja", GANJA, PUBLISHED, "outlet-c")
         session.add(Alert(kind="keyword", severity=2, story_id=copy_story, created_at=utcnow(), dedup_key="k1"))
     with session_scope(db_url, write=True) as session:
-        assert recluster(session, since=utcnow() + timedelta(minutes=1)) == 0   # nothing that recent
-        assert recluster(session, since=utcnow() - timedelta(days=1)) == 1
+        assert recluster(session, since=utcnow() + timedelta(minutes=1)).moved == 0   # nothing that recent
+    assert maintenance(database_url=db_url, days=1)["relinked"] == 1   # recluster, alerts following their story
     original, copy = article(db_url, "https://outlet-a.example/tartar"), article(db_url, "https://outlet-b.example/1")
     assert copy.story_id == original.story_id == original_story
     assert copy.duplicate_of == original.id and original.duplicate_of is None
@@ -184,7 +185,7 @@ def test_recluster_merges_stories_created_out_of_order_and_is_idempotent(db_url)
     with session_scope(db_url) as session:
         assert session.scalar(select(Alert.story_id)) == original_story
     with session_scope(db_url, write=True) as session:
-        assert recluster(session, since=utcnow() - timedelta(days=1)) == 0
+        assert recluster(session, since=utcnow() - timedelta(days=1)).moved == 0
     assert_every_article_has_one_story(db_url)
 
 
@@ -201,16 +202,6 @@ def test_a_text_of_two_clause_long_words_is_one_shingle():
     sig = similarity.signature(body)
     assert len(similarity.shingles(body)) == 1 and sig is not None
     assert similarity.is_near_duplicate(sig, similarity.signature(f"{clause}; {clause}"))
-
-
-def test_the_candidate_lookup_probes_the_band_index_and_never_scans_it(sqlite_url):
-    parameters = band_parameters(similarity.band_keys(similarity.signature(TARTAR))) | {"story": 1}
-    statement = candidate_signatures(excluding_a_story=True).params(parameters)
-    with session_scope(sqlite_url) as session:
-        sql = str(statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
-        plan = [row[3] for row in session.execute(text("EXPLAIN QUERY PLAN " + sql))]
-    assert not [step for step in plan if step.startswith("SCAN article")]
-    assert sum(step.startswith(BAND_INDEX_PROBE) for step in plan) == similarity.BANDS
 
 
 def test_the_batch_lookup_probes_the_band_index_and_never_scans_it(sqlite_url):
@@ -257,3 +248,10 @@ def statements_run():
         yield executed
     finally:
         event.remove(Engine, "before_cursor_execute", note)
+
+
+def test_a_story_absorbed_twice_maps_to_the_last_survivor():
+    result = Reclustering()
+    result.merged({7}, survivor=5, moved=2)
+    result.merged({5, 9}, survivor=3, moved=4)
+    assert (result.moved, result.merged_into) == (6, {7: 3, 5: 3, 9: 3})

@@ -20,7 +20,8 @@ from newsmon.core.config import ConfigError
 from newsmon.testing.loopback import LoopbackServer
 from newsmon.alerting.delivery import SENDING_LEASE, EmailChannel, WebhookChannel, channels_from_env, deliver_pending
 from newsmon.core.records import ArticleRecord, utcnow
-from newsmon.storage.store import PreparedArticle, lock_for_ingest, store_article
+from models.dialect import lock_for_ingest
+from newsmon.storage.store import PreparedArticle, store_article
 from threads import run_at_once
 
 REPORTS = [

@@ -23,7 +23,8 @@ from newsmon.storage.migrate import alembic_config, current_revision, upgrade
 from newsmon.interface.query import Filters, QueryError, search, show
 from newsmon.core.records import ArticleRecord
 from newsmon.interface.stats import collect
-from newsmon.storage.store import PreparedArticle, lock_for_ingest, store_article
+from models.dialect import lock_for_ingest
+from newsmon.storage.store import PreparedArticle, store_article
 
 GANJA_TEXT = ("A missile struck a residential area of Ganja overnight, the ministry said on Friday. "
               "Rescue teams worked through the night in the city centre while residents gathered near "

@@ -13,7 +13,8 @@ from models.engine import session_scope
 from newsmon.storage.migrate import alembic_config, current_revision, upgrade
 from newsmon.interface.query import Filters, search
 from newsmon.core.records import ArticleRecord
-from newsmon.storage.store import PreparedArticle, lock_for_ingest, store_article
+from models.dialect import lock_for_ingest
+from newsmon.storage.store import PreparedArticle, store_article
 from threads import run_at_once
 
 PUBLISHED = datetime(2026, 11, 21, 8, 30, tzinfo=timezone.utc)

@@ -47,12 +47,12 @@ from sqlalchemy import and_, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import Alert, AlertDelivery, Article
+from models.dialect import insert
 from models.engine import session_scope
 from newsmon.core.config import ConfigError
 from newsmon.core.jsonable import to_jsonable
 from newsmon.core.records import utcnow
-from newsmon.storage.store import insert
-from newsmon.core.errors import NewsmonError
+from newsmon.core.errors import NewsmonError, one_line
 
 TIMEOUT_S = 10.0
 # A row left in 'sending' this long belongs to a deliverer that died: claim it again.
@@ -97,7 +97,7 @@ def webhook_payload(alert: dict) -> dict:
 
 def email_message(alert: dict, sender: str, recipients: Sequence[str]) -> EmailMessage:
     message = EmailMessage()
-    message["Subject"] = f"[newsmon] severity {alert['severity']} {alert['kind']}: {alert['message']}"[:200]
+    message["Subject"] = one_line(f"[newsmon] severity {alert['severity']} {alert['kind']}: {alert['message']}", 200)
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     # Equal Message-IDs let mail clients collapse a repeat sent after a crash.
@@ -122,7 +122,7 @@ class WebhookChannel:
         response = httpx.post(self.url, json=webhook_payload(alert), timeout=self.timeout,
                               headers={"Idempotency-Key": alert["dedup_key"]})
         if not response.is_success:
-            raise DeliveryError(f"HTTP {response.status_code} from {self.url}: {response.text[:200]}")
+            raise DeliveryError(f"HTTP {response.status_code} from {self.url}: {one_line(response.text, 200)}")
 
 
 @dataclass(frozen=True)
@@ -264,10 +264,6 @@ def _defer(database_url: str | None, delivery_ids: Sequence[int], reason: str) -
     with session_scope(database_url, write=True) as session:
         return session.execute(
             update(AlertDelivery).where(AlertDelivery.id.in_(delivery_ids), AlertDelivery.status.in_(CLAIMABLE))
-            .values(last_error=f"not tried after an earlier failure: {reason}"[:500], status="failed",
+            .values(last_error=one_line(f"not tried after an earlier failure: {reason}", 500), status="failed",
                     updated_at=utcnow())
         ).rowcount
-
-
-def one_line(text: str, limit: int = 300) -> str:
-    return " ".join(str(text).split())[:limit]

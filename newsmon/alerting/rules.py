@@ -47,13 +47,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from models import Alert, AlertDelivery, Article, PipelineState, Story
+from models.dialect import insert, lock_for_ingest
 from models.engine import session_scope
 from models.types import as_utc
 from newsmon.alerting import delivery as notify
 from newsmon.core.config import ConfigError
 from newsmon.analysis.escalation import ConceptMatch, Lexicon, describe, load_lexicon
 from newsmon.core.records import utcnow
-from newsmon.storage.store import insert, lock_for_ingest
 
 WATERMARK_KEY = "alerts.watermark"
 BATCH_SIZE = 500          # articles per transaction: keeps the write lock short
@@ -364,3 +364,12 @@ def _delivery_states(session: Session, alert_ids: list[int]) -> tuple[dict, dict
             else:
                 failed.setdefault(alert_id, {})[channel] = error
     return delivered, failed
+
+
+def follow_merged_stories(session: Session, merged_into: dict[int, int]) -> None:
+    """Alerts follow their story when maintenance merges it into another (a dedup.StoryFollower)."""
+    absorbed_by: dict[int, list[int]] = {}
+    for absorbed, survivor in merged_into.items():
+        absorbed_by.setdefault(survivor, []).append(absorbed)
+    for survivor, absorbed in absorbed_by.items():
+        session.execute(update(Alert).where(Alert.story_id.in_(absorbed)).values(story_id=survivor))

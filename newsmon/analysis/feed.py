@@ -23,7 +23,7 @@ from feedparser.sanitizer import replace_doctype
 
 from newsmon.analysis.normalize import clean_text, html_to_text, looks_like_html
 from newsmon.core.config import SourceConfig
-from newsmon.core.errors import NewsmonError
+from newsmon.core.errors import NewsmonError, one_line
 from newsmon.core.records import ArticleRecord, Rejected
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -164,10 +164,8 @@ def _is_parse_error(parsed) -> bool:
 
 def _bozo_reason(error: Exception) -> str:
     if isinstance(error, SAXParseException):   # its str() starts with "<unknown>:line:column:"
-        text = f"{error.getMessage()} at line {error.getLineNumber()}, column {error.getColumnNumber()}"
-    else:
-        text = " ".join(str(error).split()) or type(error).__name__
-    return text[:300]
+        return one_line(f"{error.getMessage()} at line {error.getLineNumber()}, column {error.getColumnNumber()}")
+    return one_line(error)
 
 
 def _absolute_link(link: str | None, feed_url: str) -> str:

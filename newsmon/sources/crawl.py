@@ -34,7 +34,8 @@ from w3lib.encoding import http_content_type_encoding
 from models import FetchEvent, Source
 from models.engine import PROJECT_ROOT, database_url as resolve_database_url, session_scope
 from newsmon.sources import schedule
-from newsmon.core.config import SourceConfig, load_sources, sources_path
+from newsmon.core.config import ConfigError, SourceConfig, load_sources, sources_path
+from newsmon.core.errors import one_line
 from newsmon.analysis.extract import Extracted, decode_html, extract
 from newsmon.sources.health import FetchOutcome, record_fetch, sync_sources
 from newsmon.storage.ingest import IngestReport
@@ -87,8 +88,8 @@ def article_pattern(source: SourceConfig) -> re.Pattern | None:
     try:
         return re.compile(source.article_url_pattern)
     except re.error as error:
-        raise ValueError(f"source {source.name!r}: article_url_pattern is not a valid "
-                         f"regular expression: {error}") from None
+        raise ConfigError(f"source {source.name!r}: article_url_pattern is not a valid "
+                          f"regular expression: {error}") from None
 
 
 def first_url(source: SourceConfig) -> str | None:
@@ -358,7 +359,7 @@ def _run(command: list[str], env: dict[str, str], stderr, timeout: float) -> int
 
 def _last_line(data: bytes) -> str:
     lines = [line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
-    return lines[-1][:300] if lines else ""
+    return one_line(lines[-1]) if lines else ""
 
 
 def recorded_outcome(source: str, *, since: datetime, database_url: str | None = None) -> FetchOutcome | None:

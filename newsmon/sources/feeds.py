@@ -25,6 +25,7 @@ from newsmon.analysis.extract import decode_html, extract
 from newsmon.analysis.feed import HTML_TYPES, FeedEntry, NotAFeed, ParsedFeed, parse_feed
 from newsmon.analysis.relevance import Topic
 from newsmon.core.config import SourceConfig
+from newsmon.core.errors import one_line
 from newsmon.core.records import ArticleRecord, Rejected, utcnow
 from newsmon.sources import schedule
 from newsmon.sources.fetch import Fetched, FetchError, FetchSettings, HttpFetcher
@@ -333,4 +334,4 @@ def _bare_host(url: str) -> str:
 
 
 def _internal_error(error: Exception) -> str:
-    return f"internal error: {type(error).__name__}: {' '.join(str(error).split())}"[:300]
+    return one_line(f"internal error: {type(error).__name__}: {error}")

@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from newsmon.sources.safety import UnsafeURL, check_url
-from newsmon.core.errors import NewsmonError
+from newsmon.core.errors import NewsmonError, one_line
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -288,13 +288,9 @@ def _as_fetch_error(error: Exception, deadline: _Deadline, settings: FetchSettin
     if isinstance(error, httpx.ConnectTimeout):
         return FetchError(f"timeout: no connection within {settings.connect_timeout:g}s")
     if isinstance(error, httpx.ConnectError):
-        return FetchError(f"connection failed: {_one_line(error)}")
+        return FetchError(f"connection failed: {one_line(error)}")
     if isinstance(error, httpx.InvalidURL):   # e.g. a Location header httpx cannot parse
-        return FetchError(f"invalid URL: {_one_line(error)}")
+        return FetchError(f"invalid URL: {one_line(error)}")
     if isinstance(error, httpx.RemoteProtocolError):
-        return FetchError(f"truncated or malformed HTTP response: {_one_line(error)}")
-    return FetchError(f"{type(error).__name__}: {_one_line(error)}")
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())[:300] or type(error).__name__
+        return FetchError(f"truncated or malformed HTTP response: {one_line(error)}")
+    return FetchError(f"{type(error).__name__}: {one_line(error)}")

@@ -12,10 +12,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models import FetchEvent, Source
+from models.dialect import insert
 from newsmon.core.config import SourceConfig
 from newsmon.storage.ingest import IngestReport
 from newsmon.core.records import utcnow
-from newsmon.storage.store import insert
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 The store calls ``copies_in_batch`` for the new articles of a batch and
 ``refresh_story`` whenever a story gains articles; the daily maintenance calls
-``recluster``, whose lookup (``candidate_signatures``) can leave a story out.
+``recluster``, which looks the heads of recent stories up again through the same
+band-index lookup (``stored_band_matches``), leaving their own story out.
 
 A story's first article is its earliest one (published, else fetched; ties by
 id): ``duplicate_of`` of every other article of the story points at it, so a
@@ -11,17 +12,16 @@ copy stored before its original still ends up pointing at the original.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from itertools import chain
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
-from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from models import Alert, Article, ArticleBand, ArticleSignature, Story
+from models import Article, ArticleBand, ArticleSignature, Story
 from models.types import as_utc
 from newsmon.analysis import similarity
 
@@ -35,72 +35,6 @@ class NearDuplicate:
     article_id: int      # the stored copy that matched
     story_id: int | None
     similarity: float    # estimated Jaccard with that copy
-
-
-def passing_candidates(
-    session: Session, signature: np.ndarray, bands: Sequence[tuple[int, int]],
-    *, other_than_story: int | None = None,
-) -> dict[int, np.ndarray]:
-    """Articles sharing a band key whose signature passes the threshold, by id.
-    Only signatures are loaded here: texts are long, and most candidates fail."""
-    rows = session.execute(candidate_signatures(excluding_a_story=other_than_story is not None),
-                           band_parameters(bands) | {"story": other_than_story})
-    passing = {}
-    for article_id, blob in rows:
-        stored = similarity.from_bytes(blob)
-        if similarity.is_near_duplicate(signature, stored):
-            passing[article_id] = stored
-    return passing
-
-
-def band_parameters(bands: Sequence[tuple[int, int]]) -> dict[str, int]:
-    """The parameters of candidate_signatures for the BANDS keys of similarity.band_keys."""
-    if len(bands) != similarity.BANDS:
-        raise ValueError(f"expected {similarity.BANDS} band keys, got {len(bands)}")
-    parameters = {}
-    for i, (band, key) in enumerate(bands):
-        parameters[f"band_{i}"], parameters[f"key_{i}"] = band, key
-    return parameters
-
-
-# Built once: assembling the 48-term condition took longer than running the query.
-@lru_cache(maxsize=2)
-def candidate_signatures(*, excluding_a_story: bool) -> Select:
-    """(article id, signature) of the articles sharing the most band keys with the
-    parameters; excluding_a_story leaves out the articles of the story ``story``
-    (recluster looks for copies in other stories)."""
-    # An OR of (band, band_hash) pairs, not a row-value IN: SQLite scans the
-    # whole table for the IN form and probes the primary key for each pair of
-    # the OR; PostgreSQL plans both as index scans.
-    shared_key = or_(*(
-        and_(ArticleBand.band == bindparam(f"band_{i}"), ArticleBand.band_hash == bindparam(f"key_{i}"))
-        for i in range(similarity.BANDS)
-    ))
-    candidates = (
-        select(ArticleBand.article_id).where(shared_key)
-        .group_by(ArticleBand.article_id)
-        .order_by(func.count().desc(), ArticleBand.article_id)
-        .limit(MAX_NEAR_DUPLICATE_CANDIDATES)
-    )
-    if excluding_a_story:
-        candidates = candidates.join(Article, Article.id == ArticleBand.article_id).where(
-            Article.story_id != bindparam("story"))
-    candidates = candidates.subquery()
-    return (select(candidates.c.article_id, ArticleSignature.signature)
-            .join(ArticleSignature, ArticleSignature.article_id == candidates.c.article_id))
-
-
-def confirmed_on_text(
-    session: Session, signature: np.ndarray, text: str, passing: dict[int, np.ndarray],
-) -> list[NearDuplicate]:
-    """The passing candidates that the number check on both texts confirms, best first."""
-    rows = session.execute(select(Article.id, Article.story_id, Article.text).where(Article.id.in_(passing)))
-    matches = [
-        NearDuplicate(article_id, story_id, similarity.estimated_similarity(signature, passing[article_id]))
-        for article_id, story_id, stored_text in rows
-        if similarity.is_near_duplicate(signature, passing[article_id], text, stored_text)
-    ]
-    return sorted(matches, key=lambda match: (-match.similarity, match.article_id))
 
 
 @dataclass(frozen=True)
@@ -121,7 +55,14 @@ def copies_in_batch(session: Session, batch: Sequence[NewSketch]) -> dict[int, l
     stories in order."""
     if not batch:
         return {}
-    candidates = _batch_candidates(stored_band_matches(session, [a.bands for a in batch]), batch)
+    stored = stored_band_matches(session, [a.bands for a in batch])
+    return _confirmed_copies(session, batch, _batch_candidates(stored, batch))
+
+
+def _confirmed_copies(
+    session: Session, batch: Sequence[NewSketch], candidates: dict[int, list[int]],
+) -> dict[int, list[NearDuplicate]]:
+    """Of each article's candidates (stored, or in the batch), those confirmed on signature and text."""
     in_batch = {a.article_id: a for a in batch}
     stored_ids = {c for ids in candidates.values() for c in ids if c not in in_batch}
     signatures = {a.article_id: a.signature for a in batch} | _stored_signatures(session, stored_ids)
@@ -230,18 +171,42 @@ def refresh_story(session: Session, story_id: int) -> None:
         .values(duplicate_of=None, similarity=None))
 
 
-def recluster(session: Session, since: datetime) -> int:
+@dataclass
+class Reclustering:
+    """What a recluster did: articles moved, and each absorbed story's surviving story."""
+
+    moved: int = 0
+    merged_into: dict[int, int] = field(default_factory=dict)
+
+    def merged(self, absorbed: set[int], survivor: int, moved: int) -> None:
+        self.moved += moved
+        for story, into in self.merged_into.items():   # a survivor absorbed later passes its own on
+            if into in absorbed:
+                self.merged_into[story] = survivor
+        self.merged_into |= dict.fromkeys(absorbed, survivor)
+
+
+# Called with (session, merged_into) before the absorbed stories are deleted, so
+# that rows of later stages referring to a story (alerts) can follow it.
+StoryFollower = Callable[[Session, dict[int, int]], None]
+
+
+def recluster(session: Session, since: datetime, *, followers: Sequence[StoryFollower] = ()) -> Reclustering:
     """Merge the stories of copies the store did not link (arrived out of order,
     concurrently without the ingest lock, or sketched later by an in-place update):
     every article first fetched since ``since`` that heads its story is looked up
     again, and its story merged with every other story holding a confirmed copy.
-    Returns the number of articles moved to another story; a second run moves none."""
-    relinked = 0
+    A second run moves nothing."""
+    result = Reclustering()
     # Fixed at the start: a head absorbed during the run is still looked up, so
     # that its own copies join too and the next run has nothing left to merge.
     for article_id, blob in _recent_heads(session, since):
-        relinked += _merge_copies_of(session, article_id, similarity.from_bytes(blob))
-    return relinked
+        _merge_copies_of(session, article_id, similarity.from_bytes(blob), result)
+    for follow in followers:
+        follow(session, result.merged_into)
+    if result.merged_into:
+        session.execute(delete(Story).where(Story.id.in_(result.merged_into)))
+    return result
 
 
 def _recent_heads(session: Session, since: datetime) -> list[tuple[int, bytes]]:
@@ -253,29 +218,33 @@ def _recent_heads(session: Session, since: datetime) -> list[tuple[int, bytes]]:
     ).all()
 
 
-def _merge_copies_of(session: Session, article_id: int, signature: np.ndarray) -> int:
-    story_id = session.scalar(select(Article.story_id).where(Article.id == article_id))
-    passing = passing_candidates(session, signature, similarity.band_keys(signature), other_than_story=story_id)
-    if not passing:
-        return 0
-    text = session.scalar(select(Article.text).where(Article.id == article_id))
-    matches = confirmed_on_text(session, signature, text, passing)
-    if not matches:
-        return 0
-    session.execute(update(Article).where(Article.id == article_id).values(similarity=matches[0].similarity))
-    return merge_stories(session, {story_id, *(match.story_id for match in matches)})
+def _merge_copies_of(session: Session, article_id: int, signature: np.ndarray, result: Reclustering) -> None:
+    story_id, text = session.execute(select(Article.story_id, Article.text).where(Article.id == article_id)).one()
+    head = NewSketch(article_id, signature, similarity.band_keys(signature), text)
+    matches = _confirmed_copies(session, [head], {article_id: _candidates_outside(session, head, story_id)})
+    if matches[article_id]:
+        best = matches[article_id][0]
+        session.execute(update(Article).where(Article.id == article_id).values(similarity=best.similarity))
+        merge_stories(session, {story_id, *(match.story_id for match in matches[article_id])}, result)
 
 
-def merge_stories(session: Session, story_ids: set[int]) -> int:
-    """Merge stories into the one holding the earliest article; returns the
-    number of articles moved. Alerts follow their story."""
+def _candidates_outside(session: Session, head: NewSketch, story_id: int) -> list[int]:
+    """The stored articles of other stories sharing the most band keys with the head
+    (the store's batch lookup; its own story is left out before the cap)."""
+    shared = Counter(chain.from_iterable(stored_band_matches(session, [head.bands]).values()))
+    own = set(session.scalars(select(Article.id).where(Article.story_id == story_id, Article.id.in_(shared))))
+    others = [c for c in shared if c not in own]
+    return sorted(others, key=lambda c: (-shared[c], c))[:MAX_NEAR_DUPLICATE_CANDIDATES]
+
+
+def merge_stories(session: Session, story_ids: set[int], result: Reclustering) -> None:
+    """Merge stories into the one holding the earliest article. The absorbed
+    stories are left empty: recluster deletes them once their followers moved."""
     survivor = session.scalar(
         select(Article.story_id).where(Article.story_id.in_(story_ids))
         .order_by(_seen_at(), Article.id).limit(1))
     absorbed = story_ids - {survivor}
     moved = session.execute(
         update(Article).where(Article.story_id.in_(absorbed)).values(story_id=survivor)).rowcount
-    session.execute(update(Alert).where(Alert.story_id.in_(absorbed)).values(story_id=survivor))
-    session.execute(delete(Story).where(Story.id.in_(absorbed)))
     refresh_story(session, survivor)
-    return moved
+    result.merged(absorbed, survivor, moved)

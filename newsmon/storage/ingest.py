@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from models.dialect import lock_for_ingest
 from newsmon.analysis import normalize
 from newsmon.analysis import similarity
 from newsmon.core.records import ArticleRecord, Rejected
 from newsmon.analysis.relevance import Topic, load_topic
-from newsmon.storage.store import PreparedArticle, StoreResult, lock_for_ingest, store_articles
+from newsmon.storage.store import PreparedArticle, StoreResult, store_articles
 from newsmon.storage.lookup import stored_versions
 
 STORED_STATUSES = ("new", "near_duplicate", "updated")

@@ -2,20 +2,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Sequence
 
 from sqlalchemy import delete, text
 
 from models import Base, FetchEvent
 from models.engine import make_engine, session_scope
 from newsmon.core.records import utcnow
+from newsmon.storage.dedup import StoryFollower, recluster
 
 
-def run(*, database_url: str | None = None, recluster_days: int = 3, keep_fetch_log_days: int = 90) -> dict:
-    from newsmon.storage.dedup import recluster
-
+def run(*, database_url: str | None = None, recluster_days: int = 3, keep_fetch_log_days: int = 90,
+        story_followers: Sequence[StoryFollower] = ()) -> dict:
+    """`story_followers` move the later stages' references to the stories that recluster merges."""
     now = utcnow()
     with session_scope(database_url, write=True) as session:
-        relinked = recluster(session, since=now - timedelta(days=recluster_days))
+        relinked = recluster(session, since=now - timedelta(days=recluster_days), followers=story_followers).moved
         pruned = session.execute(
             delete(FetchEvent).where(FetchEvent.started_at < now - timedelta(days=keep_fetch_log_days))
         ).rowcount

@@ -3,7 +3,7 @@
 Every write is an ``INSERT ... ON CONFLICT`` of the dialect (SQLite or
 PostgreSQL), never read-then-write, so a retried task or two cycles at once
 cannot create a second row for the same article. Writers are additionally
-serialized per transaction (``lock_for_ingest``) so that two processes
+serialized per transaction (``models.dialect.lock_for_ingest``) so that two processes
 ingesting near-duplicates at the same moment still see each other's copy.
 """
 from __future__ import annotations
@@ -11,18 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from sqlalchemy import bindparam, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Article, ArticleBand, ArticleSignature, Revision, Sighting, Story
+from models.dialect import insert
 from newsmon.analysis import similarity
 from newsmon.storage.dedup import NearDuplicate, NewSketch, copies_in_batch, refresh_story
 from newsmon.core.records import ArticleRecord, utcnow
-
-# Any constant works; it names "the newsmon writer" among PostgreSQL advisory locks.
-INGEST_LOCK_ID = 0x6E65_7773  # "news"
 
 
 @dataclass
@@ -42,18 +39,6 @@ class StoreResult:
     status: str
     article_id: int
     story_id: int | None = None
-
-
-def insert(session: Session, model):
-    """The dialect's INSERT that supports ON CONFLICT."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-
-
-def lock_for_ingest(session: Session) -> None:
-    """Serialize writers for the rest of this transaction (SQLite: BEGIN IMMEDIATE does it)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(INGEST_LOCK_ID)))
 
 
 def store_article(session: Session, article: PreparedArticle) -> StoreResult:
