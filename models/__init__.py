@@ -22,7 +22,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from models.types import UTCDateTime
@@ -120,6 +122,16 @@ class Article(Base):
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"), index=True)
     similarity: Mapped[float | None] = mapped_column(Float)
+
+    @hybrid_property
+    def seen_at(self) -> datetime:
+        """When the article appeared: its publication time, else when it was fetched."""
+        return self.published_at or self.fetched_at
+
+    @seen_at.inplace.expression
+    @classmethod
+    def _seen_at_expression(cls):
+        return func.coalesce(cls.published_at, cls.fetched_at)
 
 
 class Sighting(Base):

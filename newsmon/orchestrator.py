@@ -17,16 +17,9 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from models.engine import database_url as resolve_database_url, session_scope
-from newsmon.core.config import ConfigError, SourceConfig, load_sources, sources_path
+from newsmon.core.config import ConfigError, SourceConfig, load_sources, source_named, sources_path
 from newsmon.core.errors import one_line
 from newsmon.sources.health import FetchOutcome, due_sources, sync_sources
-
-
-def _source(name: str, sources_file: str | Path | None) -> SourceConfig:
-    for source in load_sources(sources_file):
-        if source.name == name:
-            return source
-    raise LookupError(f"no source named {name!r} in {sources_path(sources_file)}")
 
 
 def due_source_names(kind: str, *, database_url: str | None = None, sources_file: str | Path | None = None,
@@ -41,13 +34,13 @@ def due_source_names(kind: str, *, database_url: str | None = None, sources_file
 def poll_feed(name: str, *, database_url: str | None = None, sources_file: str | Path | None = None) -> dict:
     from newsmon.sources import feeds
 
-    return outcome_summary(feeds.poll_feed(_source(name, sources_file), database_url=database_url))
+    return outcome_summary(feeds.poll_feed(source_named(name, sources_file), database_url=database_url))
 
 
 def crawl_site(name: str, *, database_url: str | None = None, sources_file: str | Path | None = None) -> dict:
     from newsmon.sources import crawl
 
-    outcome = crawl.crawl_site(_source(name, sources_file), sources_file=sources_path(sources_file),
+    outcome = crawl.crawl_site(source_named(name, sources_file), sources_file=sources_path(sources_file),
                                database_url=resolve_database_url(database_url))
     return outcome_summary(outcome)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsmon.core.config import ConfigError, load_sources
+from newsmon.core.config import ConfigError, load_sources, source_named
 
 
 def write(tmp_path, text: str):
@@ -66,3 +66,11 @@ def test_an_unknown_outlet_type_is_one_error(tmp_path):
                     encoding="utf-8")
     with pytest.raises(ConfigError, match="source 'x': 'outlet_type' must be one of"):
         load_sources(path)
+
+
+def test_a_source_is_found_by_name_and_a_missing_one_is_a_config_error(tmp_path):
+    path = write(tmp_path, "sources:\n  - {name: a, kind: site, sitemap_urls: ['http://x/sitemap.xml']}\n")
+    source = source_named("a", path)
+    assert (source.kind, source.first_url) == ("site", "http://x/sitemap.xml")
+    with pytest.raises(ConfigError, match=f"no source named 'b' in {path}"):
+        source_named("b", path)

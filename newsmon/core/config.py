@@ -22,7 +22,8 @@ from newsmon.core.errors import ConfigError, one_line
 # same root for the default database; analysis must not import models, hence the twin.
 PROJECT_ROOT = Path(os.environ.get("NEWSMON_HOME") or Path(__file__).resolve().parents[2])
 
-__all__ = ["ConfigError", "SourceConfig", "config_path", "load_sources", "read_yaml", "sources_path"]
+__all__ = ["ConfigError", "SourceConfig", "config_path", "load_sources", "read_yaml", "source_named",
+           "sources_path"]
 
 KINDS = ("rss", "site")
 OUTLET_TYPES = ("state", "official", "independent", "international")
@@ -102,6 +103,14 @@ def load_sources(path: str | Path | None = None) -> list[SourceConfig]:
     sources = [_parse_source(entry, index, path) for index, entry in enumerate(entries, 1)]
     _check_unique_names(sources, path)
     return sources
+
+
+def source_named(name: str, path: str | Path | None = None) -> SourceConfig:
+    """The named source of sources.yaml; ConfigError when there is none."""
+    for source in load_sources(path):
+        if source.name == name:
+            return source
+    raise ConfigError(f"no source named {name!r} in {sources_path(path)}")
 
 
 def _parse_source(entry, index: int, path: Path) -> SourceConfig:

@@ -117,8 +117,8 @@ def _plan_each_query(session: Session) -> None:
 
 
 def recency():
-    """When an article appeared: its publication time, else when it was fetched."""
-    return func.coalesce(Article.published_at, Article.fetched_at)
+    """When an article appeared (``Article.seen_at``): its publication time, else when it was fetched."""
+    return Article.seen_at
 
 
 def filtered(statement: Select, filters: Filters) -> Select:

@@ -34,7 +34,7 @@ from w3lib.encoding import http_content_type_encoding
 from models import FetchEvent, Source
 from models.engine import PROJECT_ROOT, database_url as resolve_database_url, session_scope
 from newsmon.sources import schedule
-from newsmon.core.config import ConfigError, SourceConfig, load_sources, sources_path
+from newsmon.core.config import ConfigError, SourceConfig
 from newsmon.core.errors import one_line
 from newsmon.analysis.extract import Extracted, decode_html, extract
 from newsmon.sources.health import FetchOutcome, record_fetch, sync_sources
@@ -61,14 +61,6 @@ STDERR_TAIL_BYTES = 64 * 1024
 
 # --- the source ---------------------------------------------------------------
 
-def load_source(name: str, sources_file: str | Path | None = None) -> SourceConfig:
-    """The named source from sources.yaml (NEWSMON_SOURCES, else the default file)."""
-    for source in load_sources(sources_file):
-        if source.name == name:
-            return source
-    raise ValueError(f"no source named {name!r} in {sources_path(sources_file)}")
-
-
 def allowed_domains(source: SourceConfig) -> list[str]:
     """The hosts a site may be crawled on: as configured, else the hosts of its own URLs."""
     if source.allowed_domains:
@@ -90,11 +82,6 @@ def article_pattern(source: SourceConfig) -> re.Pattern | None:
     except re.error as error:
         raise ConfigError(f"source {source.name!r}: article_url_pattern is not a valid "
                           f"regular expression: {error}") from None
-
-
-def first_url(source: SourceConfig) -> str | None:
-    urls = (source.url, *source.start_urls, *source.sitemap_urls)
-    return next((url for url in urls if url), None)
 
 
 def read_url_list(path: str | Path) -> list[str]:
@@ -239,7 +226,7 @@ class CrawlTally:
         finished = utcnow()
         error = self._error(close_reason, time_limit_s)
         return FetchOutcome(
-            source=self.source.name, url=first_url(self.source), status="error" if error else "ok",
+            source=self.source.name, url=self.source.first_url, status="error" if error else "ok",
             started_at=self.started_at, finished_at=finished, bytes=bytes_received,
             error=error, report=self.report,
         )
@@ -273,8 +260,7 @@ def next_crawl_at(outcome: FetchOutcome, source: SourceConfig, state: Source) ->
     """min_interval after a crawl that ran; after failures back off like a feed, up to max_interval."""
     interval = source.min_interval
     if outcome.status == "error":
-        interval = schedule.failure_interval(state.consecutive_failures + 1,
-                                             lo=source.min_interval, hi=source.max_interval)
+        interval = schedule.after_failure(source, state.consecutive_failures)
     return schedule.next_poll_at(outcome.finished_at or utcnow(), interval)
 
 
@@ -324,7 +310,7 @@ def run_spider(spider: str, source: SourceConfig, arguments: dict[str, str], *,
     if recorded is not None:
         return recorded
     reason = "killed after its time limit" if returncode is None else f"exited with code {returncode}"
-    outcome = FetchOutcome(source=source.name, url=first_url(source), status="error",
+    outcome = FetchOutcome(source=source.name, url=source.first_url, status="error",
                            started_at=started, finished_at=utcnow(),
                            error=f"crawl {reason}" + (f": {last_line}" if last_line else ""))
     record_crawl(outcome, source, database_url=url, schedules_source=schedules_source)

@@ -182,8 +182,7 @@ class FeedPoller:
     def _record_failure(self, source: SourceConfig, state: FeedState, outcome: FetchOutcome,
                         retry_after: str | None = None) -> FetchOutcome:
         outcome.finished_at = utcnow()
-        interval = schedule.failure_interval(state.consecutive_failures + 1,
-                                             lo=source.min_interval, hi=source.max_interval)
+        interval = schedule.after_failure(source, state.consecutive_failures)
         outcome.next_poll_at = schedule.next_poll_at(outcome.finished_at, interval, retry_after)
         try:
             with session_scope(self.database_url, write=True) as session:

@@ -17,6 +17,8 @@ import statistics
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from newsmon.core.config import SourceConfig
+
 SPEED_UP = 0.5
 SLOW_DOWN = 1.5
 MAX_RETRY_AFTER = 24 * 3600      # a server asking for more is broken, not polite
@@ -56,6 +58,11 @@ def failure_interval(consecutive_failures: int, *, lo: int, hi: int) -> int:
     """lo, 2 lo, 4 lo ... up to hi, where a feed that keeps failing stays."""
     exponent = min(max(consecutive_failures - 1, 0), 32)   # 2**32 * lo is past any hi
     return _clamp(lo * 2 ** exponent, lo, hi)
+
+
+def after_failure(source: SourceConfig, failures_before: int) -> int:
+    """The back-off of a feed or site after one more failure, within its own interval bounds."""
+    return failure_interval(failures_before + 1, lo=source.min_interval, hi=source.max_interval)
 
 
 def next_poll_at(now: datetime, interval: int, retry_after: str | None = None) -> datetime:

@@ -142,21 +142,17 @@ def _stories_and_texts(session: Session, ids: set[int]) -> dict[int, tuple[int, 
     return {article_id: (story_id, text) for article_id, story_id, text in rows}
 
 
-def _seen_at():
-    return func.coalesce(Article.published_at, Article.fetched_at)
-
-
 def refresh_story(session: Session, story_id: int) -> None:
     """Recompute a story from its articles: counts, time span and first article,
     and point every other article's duplicate_of at that first article."""
     count, outlets, first_seen, last_seen = session.execute(
         select(func.count(Article.id), func.count(func.distinct(Article.source)),
-               func.min(_seen_at()), func.max(_seen_at()))
+               func.min(Article.seen_at), func.max(Article.seen_at))
         .where(Article.story_id == story_id)
     ).one()
     first_id, title = session.execute(
         select(Article.id, Article.title).where(Article.story_id == story_id)
-        .order_by(_seen_at(), Article.id).limit(1)
+        .order_by(Article.seen_at, Article.id).limit(1)
     ).one()
     session.execute(update(Story).where(Story.id == story_id).values(
         first_article_id=first_id, title=title, article_count=count, outlet_count=outlets,
@@ -242,7 +238,7 @@ def merge_stories(session: Session, story_ids: set[int], result: Reclustering) -
     stories are left empty: recluster deletes them once their followers moved."""
     survivor = session.scalar(
         select(Article.story_id).where(Article.story_id.in_(story_ids))
-        .order_by(_seen_at(), Article.id).limit(1))
+        .order_by(Article.seen_at, Article.id).limit(1))
     absorbed = story_ids - {survivor}
     moved = session.execute(
         update(Article).where(Article.story_id.in_(absorbed)).values(story_id=survivor)).rowcount

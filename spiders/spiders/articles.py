@@ -18,6 +18,7 @@ from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
+from newsmon.core.config import source_named
 from newsmon.sources import crawl
 from newsmon.analysis.extract import Extracted
 from newsmon.sources.safety import source_allows_private
@@ -65,10 +66,10 @@ class SourceSpider(Spider):
         super().__init__(**kwargs)
         if not source:
             raise ValueError(f"spider {self.name}: give the source name with -a source=NAME")
-        self.source = crawl.load_source(source, sources)
+        self.source = source_named(source, sources)
         self.tally = crawl.CrawlTally(self.source)
         self.article_pattern = crawl.article_pattern(self.source)
-        self.allow_private = source_allows_private(crawl.first_url(self.source) or "")
+        self.allow_private = source_allows_private(self.source.first_url or "")
 
     def page_request(self, url: str, *, candidate: bool, entry_point: bool = False) -> Request:
         """A request for a page that may be an article; a candidate is an entry even when it is not."""
