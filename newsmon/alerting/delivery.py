@@ -39,6 +39,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from enum import StrEnum
 from typing import Mapping, Protocol, Sequence
 from urllib.parse import urlsplit
 
@@ -59,7 +60,18 @@ TIMEOUT_S = 10.0
 SENDING_LEASE = timedelta(minutes=10)
 # A channel configured later gets the alerts of the last days, not the whole history.
 DELIVERY_HORIZON = timedelta(days=2)
-CLAIMABLE = ("pending", "failed")
+
+
+class DeliveryStatus(StrEnum):
+    """Where one alert stands on one channel (alert_deliveries.status)."""
+
+    PENDING = "pending"
+    SENDING = "sending"       # claimed by a deliverer
+    DELIVERED = "delivered"
+    FAILED = "failed"         # retried on the next run
+
+
+CLAIMABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
 
 
 class DeliveryError(NewsmonError):
@@ -195,7 +207,7 @@ def deliver_pending(database_url: str | None, channels: Sequence[Channel], *,
 def _queue(session: Session, channel: str, since: datetime) -> None:
     """One pending row per (alert, channel); existing rows are left as they are."""
     # In id order, so two deliverers queueing at once take the unique-index locks in the same order.
-    recent = (select(Alert.id, literal(channel), literal("pending"), literal(0))
+    recent = (select(Alert.id, literal(channel), literal(DeliveryStatus.PENDING.value), literal(0))
               .where(Alert.created_at >= since).order_by(Alert.id))
     session.execute(insert(session, AlertDelivery)
                     .from_select(["alert_id", "channel", "status", "attempts"], recent)
@@ -203,7 +215,7 @@ def _queue(session: Session, channel: str, since: datetime) -> None:
 
 
 def _claimable(now: datetime):
-    stale = and_(AlertDelivery.status == "sending", AlertDelivery.updated_at < now - SENDING_LEASE)
+    stale = and_(AlertDelivery.status == DeliveryStatus.SENDING, AlertDelivery.updated_at < now - SENDING_LEASE)
     return or_(AlertDelivery.status.in_(CLAIMABLE), stale)
 
 
@@ -217,10 +229,10 @@ def _deliver_channel(database_url: str | None, channel: Channel, delivered: Coun
             channel.send(alert)
         except (DeliveryError, httpx.HTTPError, OSError) as error:  # smtplib errors are OSErrors
             reason = one_line(f"{type(error).__name__}: {error}")
-            _finish(database_url, delivery_id, "failed", reason)
+            _finish(database_url, delivery_id, DeliveryStatus.FAILED, reason)
             failed[channel.name] += 1 + _defer(database_url, queue[position + 1:], reason)
             return
-        _finish(database_url, delivery_id, "delivered", None)
+        _finish(database_url, delivery_id, DeliveryStatus.DELIVERED, None)
         delivered[channel.name] += 1
 
 
@@ -237,7 +249,7 @@ def _claim(database_url: str | None, delivery_id: int) -> dict | None:
         now = utcnow()
         taken = session.execute(
             update(AlertDelivery).where(AlertDelivery.id == delivery_id, _claimable(now))
-            .values(status="sending", attempts=AlertDelivery.attempts + 1, updated_at=now)
+            .values(status=DeliveryStatus.SENDING, attempts=AlertDelivery.attempts + 1, updated_at=now)
         ).rowcount
         if not taken:
             return None
@@ -248,13 +260,13 @@ def _claim(database_url: str | None, delivery_id: int) -> dict | None:
         return alert_fields(alert, url)
 
 
-def _finish(database_url: str | None, delivery_id: int, status: str, error: str | None) -> None:
+def _finish(database_url: str | None, delivery_id: int, status: DeliveryStatus, error: str | None) -> None:
     with session_scope(database_url, write=True) as session:
         now = utcnow()
         session.execute(
-            update(AlertDelivery).where(AlertDelivery.id == delivery_id, AlertDelivery.status == "sending")
+            update(AlertDelivery).where(AlertDelivery.id == delivery_id, AlertDelivery.status == DeliveryStatus.SENDING)
             .values(status=status, last_error=error, updated_at=now,
-                    delivered_at=now if status == "delivered" else None))
+                    delivered_at=now if status == DeliveryStatus.DELIVERED else None))
 
 
 def _defer(database_url: str | None, delivery_ids: Sequence[int], reason: str) -> int:
@@ -264,6 +276,6 @@ def _defer(database_url: str | None, delivery_ids: Sequence[int], reason: str) -
     with session_scope(database_url, write=True) as session:
         return session.execute(
             update(AlertDelivery).where(AlertDelivery.id.in_(delivery_ids), AlertDelivery.status.in_(CLAIMABLE))
-            .values(last_error=one_line(f"not tried after an earlier failure: {reason}", 500), status="failed",
-                    updated_at=utcnow())
+            .values(last_error=one_line(f"not tried after an earlier failure: {reason}", 500),
+                    status=DeliveryStatus.FAILED, updated_at=utcnow())
         ).rowcount

@@ -39,6 +39,7 @@ import os
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import StrEnum
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
@@ -63,6 +64,12 @@ SPIKE_MIN_STORIES = 3
 SPIKE_SIGMAS = 3.0
 SPIKE_BASELINE = timedelta(days=14)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class AlertKind(StrEnum):
+    KEYWORD = "keyword"       # an escalation concept in a story
+    NEW_TERM = "new_term"     # a concept or place not seen during the quiet period
+    SPIKE = "spike"           # many stories with escalation language at once
 
 
 @dataclass(frozen=True)
@@ -217,7 +224,7 @@ def _seen_at(article) -> datetime:
 def _raise_keyword(session: Session, article, match: ConceptMatch, now: datetime) -> tuple[str, int | None]:
     subject = f"story={article.story_id}" if article.story_id is not None else f"article={article.id}"
     key = f"keyword:{subject}:concept={match.concept}"
-    alert_id = _insert_alert(session, kind="keyword", severity=match.severity, concept=match.concept,
+    alert_id = _insert_alert(session, kind=AlertKind.KEYWORD, severity=match.severity, concept=match.concept,
                              terms=list(match.terms), story_id=article.story_id, article_id=article.id,
                              message=f"{describe(match)}: {article.title}", created_at=now, dedup_key=key,
                              **_place_fields(match))
@@ -232,7 +239,7 @@ def _raise_new_term(session: Session, article, match: ConceptMatch, now: datetim
     if previous is not None and seen - previous <= rules.quiet_period:
         return None
     why = "first appearance" if previous is None else f"back after {(seen - previous).days} quiet days"
-    return _insert_alert(session, kind="new_term", severity=match.severity, concept=match.concept,
+    return _insert_alert(session, kind=AlertKind.NEW_TERM, severity=match.severity, concept=match.concept,
                          terms=list(match.terms), story_id=article.story_id, article_id=article.id,
                          message=f"new term: {match.label} ({why}): {article.title}", created_at=now,
                          dedup_key=f"new_term:{match.concept}:{seen.date().isoformat()}", **_place_fields(match))
@@ -249,8 +256,8 @@ def _confirm(session: Session, keyword_key: str, lexicon: Lexicon) -> None:
     if outlets < CONFIRMING_OUTLETS:
         return
     session.execute(
-        update(Alert).where(Alert.kind == "keyword", Alert.concept == alert.concept, Alert.story_id.in_(stories),
-                            Alert.severity < severity)
+        update(Alert).where(Alert.kind == AlertKind.KEYWORD, Alert.concept == alert.concept,
+                            Alert.story_id.in_(stories), Alert.severity < severity)
         .values(severity=severity, message=Alert.message + f" (confirmed by {outlets} outlets)"))
 
 
@@ -262,7 +269,7 @@ def _corroborating_stories(session: Session, alert: Alert) -> list[int]:
     day = datetime.combine(began.astimezone(timezone.utc).date(), datetime.min.time(), timezone.utc)
     same_day = session.scalars(
         select(Alert.story_id).join(Story, Story.id == Alert.story_id)
-        .where(Alert.kind == "keyword", Alert.concept == alert.concept, Alert.location == alert.location,
+        .where(Alert.kind == AlertKind.KEYWORD, Alert.concept == alert.concept, Alert.location == alert.location,
                Story.first_seen_at >= day, Story.first_seen_at < day + timedelta(days=1)))
     return sorted({alert.story_id, *same_day})
 
@@ -272,7 +279,7 @@ def _raise_spike(session: Session, now: datetime, lexicon: Lexicon, rules: Alert
     rows = session.execute(
         select(Story.id, Story.first_seen_at, Alert.concept, Alert.location, Alert.latitude, Alert.longitude)
         .join(Alert, Alert.story_id == Story.id)
-        .where(Alert.kind == "keyword", Story.first_seen_at > now - SPIKE_BASELINE - window,
+        .where(Alert.kind == AlertKind.KEYWORD, Story.first_seen_at > now - SPIKE_BASELINE - window,
                Story.first_seen_at <= now)).all()
     began = {row.id: row.first_seen_at for row in rows}
     windows = [0] * int(SPIKE_BASELINE / window)
@@ -298,7 +305,7 @@ def _spike_fields(recent: list, count: int, threshold: float, windows: list[int]
     message = f"spike: {count} escalation stories in the last {hours:g} h ({usual}): {', '.join(concepts)}"
     block = (now - window).timestamp() // window.total_seconds() * window.total_seconds()
     start = datetime.fromtimestamp(block, timezone.utc)
-    return dict(kind="spike", severity=3 if count >= 2 * threshold else 2, concept=None, terms=concepts,
+    return dict(kind=AlertKind.SPIKE, severity=3 if count >= 2 * threshold else 2, concept=None, terms=concepts,
                 story_id=None, article_id=None, location=location, latitude=latitude, longitude=longitude,
                 message=message, created_at=now, dedup_key=f"spike:{start:%Y-%m-%dT%H:%M}Z")
 
@@ -356,10 +363,10 @@ def _delivery_states(session: Session, alert_ids: list[int]) -> tuple[dict, dict
         rows = session.execute(
             select(AlertDelivery.alert_id, AlertDelivery.channel, AlertDelivery.status, AlertDelivery.last_error)
             .where(AlertDelivery.alert_id.in_(alert_ids[start:start + 500]),
-                   AlertDelivery.status.in_(("delivered", "failed")))
+                   AlertDelivery.status.in_((notify.DeliveryStatus.DELIVERED, notify.DeliveryStatus.FAILED)))
             .order_by(AlertDelivery.channel))
         for alert_id, channel, status, error in rows:
-            if status == "delivered":
+            if status == notify.DeliveryStatus.DELIVERED:
                 delivered.setdefault(alert_id, []).append(channel)
             else:
                 failed.setdefault(alert_id, {})[channel] = error

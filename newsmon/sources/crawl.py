@@ -37,7 +37,7 @@ from newsmon.sources import schedule
 from newsmon.core.config import ConfigError, SourceConfig
 from newsmon.core.errors import one_line
 from newsmon.analysis.extract import Extracted, decode_html, extract
-from newsmon.sources.health import FetchOutcome, record_fetch, sync_sources
+from newsmon.sources.health import FetchOutcome, FetchStatus, record_fetch, sync_sources
 from newsmon.storage.ingest import IngestReport
 from newsmon.core.records import ArticleRecord, utcnow
 from newsmon.storage.lookup import stored_pages
@@ -226,9 +226,9 @@ class CrawlTally:
         finished = utcnow()
         error = self._error(close_reason, time_limit_s)
         return FetchOutcome(
-            source=self.source.name, url=self.source.first_url, status="error" if error else "ok",
-            started_at=self.started_at, finished_at=finished, bytes=bytes_received,
-            error=error, report=self.report,
+            source=self.source.name, url=self.source.first_url,
+            status=FetchStatus.ERROR if error else FetchStatus.OK, started_at=self.started_at,
+            finished_at=finished, bytes=bytes_received, error=error, report=self.report,
         )
 
     def _error(self, close_reason: str, time_limit_s: float | None) -> str | None:
@@ -259,7 +259,7 @@ def record_crawl(outcome: FetchOutcome, source: SourceConfig, *, database_url: s
 def next_crawl_at(outcome: FetchOutcome, source: SourceConfig, state: Source) -> datetime:
     """min_interval after a crawl that ran; after failures back off like a feed, up to max_interval."""
     interval = source.min_interval
-    if outcome.status == "error":
+    if outcome.status == FetchStatus.ERROR:
         interval = schedule.after_failure(source, state.consecutive_failures)
     return schedule.next_poll_at(outcome.finished_at or utcnow(), interval)
 
@@ -310,7 +310,7 @@ def run_spider(spider: str, source: SourceConfig, arguments: dict[str, str], *,
     if recorded is not None:
         return recorded
     reason = "killed after its time limit" if returncode is None else f"exited with code {returncode}"
-    outcome = FetchOutcome(source=source.name, url=source.first_url, status="error",
+    outcome = FetchOutcome(source=source.name, url=source.first_url, status=FetchStatus.ERROR,
                            started_at=started, finished_at=utcnow(),
                            error=f"crawl {reason}" + (f": {last_line}" if last_line else ""))
     record_crawl(outcome, source, database_url=url, schedules_source=schedules_source)

@@ -29,7 +29,7 @@ from newsmon.core.errors import one_line
 from newsmon.core.records import ArticleRecord, Rejected, utcnow
 from newsmon.sources import schedule
 from newsmon.sources.fetch import Fetched, FetchError, FetchSettings, HttpFetcher
-from newsmon.sources.health import FetchOutcome, due_sources, record_fetch, sync_sources
+from newsmon.sources.health import FetchOutcome, FetchStatus, due_sources, record_fetch, sync_sources
 from newsmon.sources.safety import UnsafeURL, check_url, source_allows_private
 from newsmon.storage.ingest import IngestReport, Pipeline
 from newsmon.storage.lookup import StoredPage, stored_pages
@@ -123,26 +123,26 @@ class FeedPoller:
             return self._poll(source, state)
         except Exception as error:  # a bug or a database hiccup must not stop the other feeds
             LOGGER.exception("polling %s failed", source.name)
-            outcome = FetchOutcome(source.name, state.url, "error", error=_internal_error(error))
+            outcome = FetchOutcome(source.name, state.url, FetchStatus.ERROR, error=_internal_error(error))
             return self._record_failure(source, state, outcome)
 
     def _poll(self, source: SourceConfig, state: FeedState) -> FetchOutcome:
-        outcome = FetchOutcome(source.name, state.url, "ok")
+        outcome = FetchOutcome(source.name, state.url, FetchStatus.OK)
         try:
             fetched = self.fetcher.get(state.url, etag=state.etag, last_modified=state.last_modified,
                                        allow_private=_allows_private(source, state), accept=FEED_ACCEPT)
         except FetchError as error:
-            outcome.status, outcome.error, outcome.http_status = "error", error.reason, error.http_status
+            outcome.status, outcome.error, outcome.http_status = FetchStatus.ERROR, error.reason, error.http_status
             return self._record_failure(source, state, outcome, retry_after=error.retry_after)
         return self.process(source, state, fetched, outcome)
 
     def process(self, source: SourceConfig, state: FeedState, fetched: Fetched,
                 outcome: FetchOutcome | None = None) -> FetchOutcome:
         """Everything after the fetch: unchanged?, parse, full text, ingest, record."""
-        outcome = outcome or FetchOutcome(source.name, state.url, "ok")
+        outcome = outcome or FetchOutcome(source.name, state.url, FetchStatus.OK)
         _note_response(outcome, fetched)
         if fetched.not_modified or fetched.body_hash == state.body_hash:
-            outcome.status = "not_modified"
+            outcome.status = FetchStatus.NOT_MODIFIED
             outcome.poll_interval_s = self._schedule(source, state, outcome, parsed=None)
             self._unchanged.append(outcome)
             return outcome
@@ -150,7 +150,7 @@ class FeedPoller:
         try:
             parsed = parse_feed(fetched.body, fetched.headers, fetched.url, source)
         except NotAFeed as error:
-            outcome.status, outcome.error = "error", str(error)
+            outcome.status, outcome.error = FetchStatus.ERROR, str(error)
             return self._record_failure(source, state, outcome)
         refuse_unsafe_links(parsed, allow_private)
         outcome.error = parsed.problem

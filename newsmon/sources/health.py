@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -18,13 +19,21 @@ from newsmon.storage.ingest import IngestReport
 from newsmon.core.records import utcnow
 
 
+class FetchStatus(StrEnum):
+    """How one fetch of a source ended (the fetch log's and the source's status)."""
+
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    ERROR = "error"
+
+
 @dataclass
 class FetchOutcome:
     """What one fetch of one source produced, before it is written down."""
 
     source: str
     url: str | None
-    status: str                       # ok | not_modified | error
+    status: FetchStatus
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
     http_status: int | None = None
@@ -106,7 +115,7 @@ def _update_health(source: Source, outcome: FetchOutcome, finished: datetime) ->
     source.last_polled_at = finished
     source.status = outcome.status
     source.next_poll_at = outcome.next_poll_at
-    if outcome.status == "error":
+    if outcome.status == FetchStatus.ERROR:
         source.consecutive_failures += 1
         source.last_error = outcome.error
         return

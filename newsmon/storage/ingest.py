@@ -16,10 +16,10 @@ from newsmon.analysis import normalize
 from newsmon.analysis import similarity
 from newsmon.core.records import ArticleRecord, Rejected
 from newsmon.analysis.relevance import Topic, load_topic
-from newsmon.storage.store import PreparedArticle, StoreResult, store_articles
+from newsmon.storage.store import PreparedArticle, StoreResult, StoreStatus, store_articles
 from newsmon.storage.lookup import stored_versions
 
-STORED_STATUSES = ("new", "near_duplicate", "updated")
+STORED_STATUSES = (StoreStatus.NEW, StoreStatus.NEAR_DUPLICATE, StoreStatus.UPDATED)
 
 
 @dataclass
@@ -45,9 +45,9 @@ class IngestReport:
     def count(self, result: StoreResult) -> None:
         if result.status in STORED_STATUSES:
             self.stored += 1
-            if result.status != "updated":
+            if result.status != StoreStatus.UPDATED:
                 self.new_article_ids.append(result.article_id)
-        elif result.status == "duplicate":
+        elif result.status == StoreStatus.DUPLICATE:
             self.duplicates += 1
         else:
             self.unchanged += 1

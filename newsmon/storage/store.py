@@ -9,6 +9,7 @@ ingesting near-duplicates at the same moment still see each other's copy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Sequence
 
 from sqlalchemy import bindparam, delete, select, update
@@ -33,10 +34,19 @@ class PreparedArticle:
     bands: Sequence[tuple[int, int]] = field(default_factory=list)
 
 
+class StoreStatus(StrEnum):
+    """What storing one article did."""
+
+    NEW = "new"
+    NEAR_DUPLICATE = "near_duplicate"   # its own row, in the story of an earlier copy
+    DUPLICATE = "duplicate"             # an exact copy seen elsewhere: a sighting
+    UNCHANGED = "unchanged"             # seen before, as it was
+    UPDATED = "updated"                 # same URL, new content: the old text kept as a revision
+
+
 @dataclass
 class StoreResult:
-    # new | near_duplicate | duplicate (exact copy seen elsewhere) | unchanged (seen before) | updated
-    status: str
+    status: StoreStatus
     article_id: int
     story_id: int | None = None
 
@@ -179,7 +189,7 @@ def _seen_again(session: Session, existing: Article, article: PreparedArticle) -
     if same_page and _changed_in_place(existing, article):
         return _update_in_place(session, existing, article)
     is_new_sighting = _add_sighting(session, existing.id, record)
-    status = "duplicate" if is_new_sighting else "unchanged"
+    status = StoreStatus.DUPLICATE if is_new_sighting else StoreStatus.UNCHANGED
     return StoreResult(status, existing.id, existing.story_id)
 
 
@@ -203,9 +213,9 @@ def _update_in_place(session: Session, existing: Article, article: PreparedArtic
             ))
             _replace_sketch(session, existing.id, article)
     except IntegrityError:  # the new content is already stored under another URL
-        return StoreResult("duplicate", existing.id, existing.story_id)
+        return StoreResult(StoreStatus.DUPLICATE, existing.id, existing.story_id)
     session.expire(existing)
-    return StoreResult("updated", existing.id, existing.story_id)
+    return StoreResult(StoreStatus.UPDATED, existing.id, existing.story_id)
 
 
 @dataclass(eq=False)
@@ -217,7 +227,7 @@ class _NewStory:
     id: int | None = None
 
 
-def _attach_to_stories(session: Session, inserted: dict[int, PreparedArticle]) -> dict[int, tuple[str, int]]:
+def _attach_to_stories(session: Session, inserted: dict[int, PreparedArticle]) -> dict[int, tuple[StoreStatus, int]]:
     """Article id -> (status, story id): each new article joins the story of its best
     near-duplicate (stored before, or earlier in the batch) or opens a new story."""
     copies = copies_in_batch(session, [
@@ -229,10 +239,10 @@ def _attach_to_stories(session: Session, inserted: dict[int, PreparedArticle]) -
     for article_id, article in inserted.items():
         best = next(iter(copies.get(article_id, ())), None)
         if best is None:
-            status_of[article_id], story_of[article_id] = "new", _NewStory(article_id, article.record)
+            status_of[article_id], story_of[article_id] = StoreStatus.NEW, _NewStory(article_id, article.record)
             continue
         story = best.story_id if best.story_id is not None else story_of[best.article_id]
-        status_of[article_id], story_of[article_id] = "near_duplicate", story
+        status_of[article_id], story_of[article_id] = StoreStatus.NEAR_DUPLICATE, story
         similarity_of[article_id], grown[story] = best.similarity, None
     _open_stories(session, [s for s in dict.fromkeys(story_of.values()) if isinstance(s, _NewStory)])
     story_ids = {article_id: getattr(story, "id", story) for article_id, story in story_of.items()}
