@@ -48,7 +48,7 @@ from newsmon.analysis import similarity# noqa: E402
 from newsmon.storage.migrate import upgrade  # noqa: E402
 from newsmon.core.records import ArticleRecord, utcnow  # noqa: E402
 from models.dialect import lock_for_ingest  # noqa: E402
-from newsmon.storage.store import PreparedArticle, find_near_duplicate, store_article  # noqa: E402
+from newsmon.storage.store import PreparedArticle, find_near_duplicate, store_articles  # noqa: E402
 
 BENCH_DIR = ROOT / "var" / "bench"
 LOAD_CHUNK = 20_000
@@ -116,9 +116,9 @@ def store_real_texts(url: str, texts: list[str]) -> np.ndarray:
             signature = similarity.signature(body)
             record = ArticleRecord(url=f"https://real.example/{n}", canonical_url=f"https://real.example/{n}",
                                    source=f"outlet-{n % 7}", title=f"Real {n}", text=body)
-            store_article(session, PreparedArticle(
+            store_articles(session, [PreparedArticle(
                 record=record, relevance=1.0, content_hash=f"real-{n}", signature=signature,
-                bands=similarity.band_keys(signature) if signature is not None else []))
+                bands=similarity.band_keys(signature) if signature is not None else [])])
             if signature is not None:
                 signatures.append(signature)
     return np.stack(signatures)

@@ -3,14 +3,13 @@
 The database comes from NEWSMON_DATABASE_URL and the sources file from
 NEWSMON_SOURCES (or `-a sources=FILE`), as everywhere in newsmon.
 """
-from newsmon import __version__ as NEWSMON_VERSION
+# Say who we are, as every newsmon request does: a news-monitoring crawler, not a browser.
+from newsmon import USER_AGENT  # noqa: F401  (a setting: Scrapy reads this module's names)
 
 BOT_NAME = "newsmon"
 SPIDER_MODULES = ["spiders.spiders"]
 NEWSPIDER_MODULE = "spiders.spiders"
 
-# Say who we are: a news-monitoring crawler, not a browser.
-USER_AGENT = f"newsmon/{NEWSMON_VERSION} (news monitoring crawler; Scrapy; obeys robots.txt)"
 ROBOTSTXT_OBEY = True
 
 # Politeness: AutoThrottle adapts the delay to each site's latency; at most

@@ -18,7 +18,7 @@ from newsmon.testing import snapshot
 from newsmon.sources.feeds import poll_feeds
 from newsmon.core.records import ArticleRecord
 from models.dialect import lock_for_ingest
-from newsmon.storage.store import PreparedArticle, store_article
+from newsmon.storage.store import PreparedArticle, store_articles
 from threads import run_at_once
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
@@ -88,7 +88,7 @@ def prepared(title: str, text: str, language: str = "en", *, source: str = "outl
 def store(url: str, *articles: PreparedArticle):
     with session_scope(url, write=True) as session:
         lock_for_ingest(session)
-        return [store_article(session, article) for article in articles]
+        return [store_articles(session, [article])[0] for article in articles]
 
 
 def run(url: str, now: datetime = NOW, rules: AlertRules | None = None) -> list[Alert]:

@@ -21,7 +21,7 @@ from newsmon.testing.loopback import LoopbackServer
 from newsmon.alerting.delivery import SENDING_LEASE, EmailChannel, WebhookChannel, channels_from_env, deliver_pending
 from newsmon.core.records import ArticleRecord, utcnow
 from models.dialect import lock_for_ingest
-from newsmon.storage.store import PreparedArticle, store_article
+from newsmon.storage.store import PreparedArticle, store_articles
 from threads import run_at_once
 
 REPORTS = [
@@ -99,7 +99,7 @@ def store_reports(url: str, reports=REPORTS, published: datetime | None = None) 
             page = f"https://outlet-{language}.example/{published:%Y%m%d%H%M}/{number}"
             record = ArticleRecord(url=page, canonical_url=page, source=f"outlet-{language}", title=title,
                                    text=text, language=language, published_at=published, fetched_at=published)
-            store_article(session, PreparedArticle(record=record, relevance=0.9, content_hash=page))
+            store_articles(session, [PreparedArticle(record=record, relevance=0.9, content_hash=page)])
 
 
 def alert_rows(url: str) -> list[dict]:

@@ -217,9 +217,9 @@ def test_extract_file_reads_html_and_gzipped_html(tmp_path):
     assert records[0]["text"] == records[1]["text"] != ""
 
 
-def test_module_prints_one_json_line_per_path():
+def test_the_command_prints_one_json_line_per_path():
     paths = [str(FIXTURES / "news_article.html"), str(FIXTURES / "ru_cp1251.html")]
-    done = subprocess.run([sys.executable, "-m", "newsmon.analysis.extract", *paths],
+    done = subprocess.run([sys.executable, "-m", "newsmon", "extract", *paths],
                           capture_output=True, text=True, check=True, encoding="utf-8")
     lines = done.stdout.splitlines()
     assert [json.loads(line)["path"] for line in lines] == paths

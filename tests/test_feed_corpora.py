@@ -57,7 +57,7 @@ def test_every_corpus_feed_parses_or_fails_with_a_reason(corpus, expected_files)
         files_with_entries += yielded > 0
         entries += yielded
         rejected.update(parsed.rejected)
-        for record in parsed.records:
+        for record in (entry.record for entry in parsed.entries):
             try:
                 pipeline.prepare(record)
                 prepared["prepared"] += 1

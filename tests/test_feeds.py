@@ -10,6 +10,7 @@ from fixtures.feeds.feedkit import (EPOCH, TALKS, Entry, article_page, atom, ent
                                     serve_feed, source)
 from models import Article, FetchEvent, Revision, Sighting, Source
 from models.engine import session_scope
+from newsmon import USER_AGENT
 from newsmon.analysis.feed import declared_interval
 from newsmon.sources import schedule
 from newsmon.core.config import SourceConfig
@@ -60,6 +61,7 @@ def test_second_poll_of_unchanged_feeds_is_conditional_and_stores_nothing(db_url
     for request in feed_requests:
         assert request.headers.get("If-None-Match", "").startswith('"')
         assert request.headers.get("If-Modified-Since", "").endswith("GMT")
+        assert request.headers.get("User-Agent") == USER_AGENT   # the crawler's too
     assert count(db_url, Article) == 3
     with session_scope(db_url) as session:
         last = session.scalars(select(FetchEvent).order_by(FetchEvent.id.desc()).limit(2)).all()
@@ -276,5 +278,6 @@ def atom_with_base(base: str) -> bytes:
 ], ids=["feed URL", "Content-Location", "relative xml:base", "absolute xml:base"])
 def test_relative_links_resolve_against_the_feed_its_base_or_content_location(body, headers, expected):
     source = SourceConfig(name="relative", kind="rss", url=FEED_URL)
-    [record] = parse_feed(body, {"content-type": "application/xml", **headers}, FEED_URL, source).records
+    [entry] = parse_feed(body, {"content-type": "application/xml", **headers}, FEED_URL, source).entries
+    record = entry.record
     assert record.url == expected

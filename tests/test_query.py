@@ -24,7 +24,7 @@ from newsmon.interface.query import Filters, QueryError, search, show
 from newsmon.core.records import ArticleRecord
 from newsmon.interface.stats import collect
 from models.dialect import lock_for_ingest
-from newsmon.storage.store import PreparedArticle, store_article
+from newsmon.storage.store import PreparedArticle, store_articles
 
 GANJA_TEXT = ("A missile struck a residential area of Ganja overnight, the ministry said on Friday. "
               "Rescue teams worked through the night in the city centre while residents gathered near "
@@ -73,7 +73,7 @@ def corpus(url: str, *, alerts: bool = True) -> dict[str, int]:
             settings = {"country": COUNTRIES[name]} if name in COUNTRIES else {}
             session.add(Source(name=name, kind="rss", url=f"https://{name}.example/feed", settings=settings))
         for row in ARTICLES:
-            ids[row[0]] = store_article(session, prepared(*row)).article_id
+            ids[row[0]] = store_articles(session, [prepared(*row)])[0].article_id
         session.add_all([
             FetchEvent(source="outlet-am", started_at=when(20), status="ok",
                        rejected_reasons={"irrelevant": 3, "invalid: no URL": 1}),

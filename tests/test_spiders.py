@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 
 from models import Article, FetchEvent, Revision, Source
 from models.engine import PROJECT_ROOT, session_scope
+from newsmon import USER_AGENT
 from newsmon.sources import crawl
 from newsmon.core.config import load_sources
 from newsmon.testing import snapshot
@@ -177,6 +178,7 @@ def test_crawl_stores_each_article_once_politely(site: FixtureSite, db_url: str)
     assert not [p for p in paths if p.startswith("/caucasus-monitor/private/")]
     assert site.elsewhere.requests == []
     assert {r.headers.get("Host") for r in site.server.requests} == {urlsplit(site.base).netloc}
+    assert {r.headers.get("User-Agent") for r in site.server.requests} == {USER_AGENT}   # the feed poller's too
     assert all(paths.count(p) == 1 for p in SITE["articles"])
     assert "/robots.txt" in paths
 

@@ -14,7 +14,7 @@ from newsmon.storage.migrate import alembic_config, current_revision, upgrade
 from newsmon.interface.query import Filters, search
 from newsmon.core.records import ArticleRecord
 from models.dialect import lock_for_ingest
-from newsmon.storage.store import PreparedArticle, store_article
+from newsmon.storage.store import PreparedArticle, store_articles
 from threads import run_at_once
 
 PUBLISHED = datetime(2026, 11, 21, 8, 30, tzinfo=timezone.utc)
@@ -31,7 +31,7 @@ def prepared(url="https://news.example/a/1", *, canonical=None, guid=None, sourc
 def store(url: str, article: PreparedArticle):
     with session_scope(url, write=True) as session:
         lock_for_ingest(session)
-        return store_article(session, article)
+        return store_articles(session, [article])[0]
 
 
 def count(url: str, model) -> int:

@@ -27,7 +27,6 @@ import html as html_entities
 import json
 import logging
 import re
-import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -205,12 +204,6 @@ def extract_file(path: str | Path) -> dict:
         "authors": result.authors,
         "language": result.language,
     }
-
-
-def main(argv: list[str] | None = None) -> int:
-    for path in argv if argv is not None else sys.argv[1:]:
-        print(json.dumps(extract_file(path), ensure_ascii=False))
-    return 0
 
 
 # --- what the page declares -------------------------------------------------------
@@ -568,7 +561,3 @@ def _remove(element: etree._Element) -> None:
         else:
             parent.text = (parent.text or "") + element.tail
     parent.remove(element)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

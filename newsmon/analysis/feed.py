@@ -52,10 +52,6 @@ class ParsedFeed:
     declared_interval: int | None = None  # RSS <ttl>, sy:updatePeriod
 
     @property
-    def records(self) -> list[ArticleRecord]:
-        return [entry.record for entry in self.entries]
-
-    @property
     def entry_times(self) -> list[datetime]:
         return [entry.changed_at for entry in self.entries if entry.changed_at]
 

@@ -14,7 +14,7 @@ from typing import Iterable, Iterator, Sequence
 from sqlalchemy import Row, Select, and_, bindparam, column, func, literal_column, or_, select, table, text
 from sqlalchemy.orm import Session
 
-from models import Article, FetchEvent, Sighting, Source
+from models import Article, Sighting, Source
 from newsmon.core.errors import NewsmonError
 
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -351,11 +351,3 @@ def _source_row(name: str, source: Source | None, articles: int) -> dict:
         "next_poll_at": source.next_poll_at, "consecutive_failures": source.consecutive_failures,
         "articles": articles,
     }
-
-
-def fetch_log(session: Session, source: str | None = None, limit: int = 50) -> list[dict]:
-    statement = select(FetchEvent).order_by(FetchEvent.started_at.desc(), FetchEvent.id.desc()).limit(limit)
-    if source:
-        statement = statement.where(FetchEvent.source == source)
-    return [{c.name: getattr(event, c.name) for c in FetchEvent.__table__.columns}
-            for event in session.scalars(statement)]

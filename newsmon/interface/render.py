@@ -12,9 +12,6 @@ from rich.table import Table
 
 from newsmon.core.jsonable import to_jsonable
 
-FORMATS = ("table", "json", "csv")
-
-
 def default_format() -> str:
     return "table" if sys.stdout.isatty() else "json"
 

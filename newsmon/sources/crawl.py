@@ -277,7 +277,12 @@ def crawl_site(source: SourceConfig, *, sources_file: Path, database_url: str | 
 def fetch_articles(source: SourceConfig, urls: Iterable[str], *, sources_file: Path,
                    database_url: str | None = None, timeout: float = 1800,
                    extra_settings: dict | None = None) -> FetchOutcome:
-    """Fetch article pages (a feed's entries, say) with the `articles` spider, politely."""
+    """Fetch article pages (a feed's entries, say) with the `articles` spider, politely.
+
+    Nothing in the product calls it yet; it stays as the Python side of `scrapy crawl
+    articles -a source=NAME -a urls_file=FILE` (the polite way to fetch a given list
+    of a source's pages, which a backfill from a URL list builds on), and
+    tests/test_spiders.py runs it end to end."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as urls_file:
         urls_file.write("".join(f"{url}\n" for url in urls))
         urls_file.flush()

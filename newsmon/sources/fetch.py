@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from newsmon import USER_AGENT
 from newsmon.sources.safety import UnsafeURL, check_url
 from newsmon.core.errors import NewsmonError, one_line
 
@@ -39,7 +40,7 @@ class FetchSettings:
     max_bytes: int = 10 * 1024 * 1024
     max_concurrency: int = 8
     per_host: int = 2
-    user_agent: str = "newsmon/0.1 (+https://github.com/newsmon; news monitoring)"
+    user_agent: str = USER_AGENT
     max_redirects: int = 5
     full_text: bool = True
 

@@ -51,15 +51,11 @@ class StoreResult:
     story_id: int | None = None
 
 
-def store_article(session: Session, article: PreparedArticle) -> StoreResult:
-    """Store one article idempotently; an exact duplicate becomes a sighting."""
-    return store_articles(session, [article])[0]
-
-
 def store_articles(session: Session, articles: Sequence[PreparedArticle]) -> list[StoreResult]:
-    """Store a batch with the outcome ``store_article`` gives one by one, in order, but
-    in a few statements per table: new articles (no stored or earlier copy with the
-    same URL, GUID or hash) go in together; the rest are looked up again one by one."""
+    """Store a batch idempotently (an exact duplicate becomes a sighting), with the
+    outcome of storing the articles one by one, in order, but in a few statements
+    per table: new articles (no stored or earlier copy with the same URL, GUID or
+    hash) go in together; the rest are looked up again one by one."""
     fresh, again = _partition(session, articles)
     results = _store_new(session, {i: articles[i] for i in fresh})
     for i in again + [i for i in fresh if i not in results]:

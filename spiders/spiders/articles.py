@@ -106,6 +106,8 @@ class SourceSpider(Spider):
 
 
 class ArticlesSpider(SourceSpider):
+    """A given list of a source's pages (crawl.fetch_articles); kept for `scrapy crawl articles`."""
+
     name = "articles"
 
     def __init__(self, source: str | None = None, urls_file: str | None = None,
