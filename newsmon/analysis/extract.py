@@ -42,11 +42,10 @@ import lxml.html
 from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
-from trafilatura import bare_extraction
-from trafilatura.metadata import extract_title
-from trafilatura.utils import DOCTYPE_TAG, load_html
-from trafilatura.xml import delete_element, xmltotxt
+from trafilatura import bare_extraction, load_html
 from w3lib.encoding import html_to_unicode
+
+from newsmon.analysis.thirdparty import DOCTYPE_TAG, delete_element, extract_title, xmltotxt
 
 LOGGER = logging.getLogger(__name__)
 

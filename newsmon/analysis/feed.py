@@ -18,10 +18,9 @@ from xml.parsers import expat
 from xml.sax import SAXParseException
 
 import feedparser
-from feedparser.encodings import convert_to_utf8
-from feedparser.sanitizer import replace_doctype
 
 from newsmon.analysis.normalize import clean_text, html_to_text, looks_like_html
+from newsmon.analysis.thirdparty import convert_to_utf8, replace_doctype
 from newsmon.core.config import SourceConfig
 from newsmon.core.errors import NewsmonError, one_line
 from newsmon.core.records import ArticleRecord, Rejected
