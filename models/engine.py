@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -40,13 +41,37 @@ def _prepare_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+class EngineCache:
+    """One engine per URL for the life of the process, at most `size` of them: the
+    least recently used one is disposed when a new URL needs room, so its pooled
+    connections are closed rather than left open until the process ends."""
+
+    def __init__(self, size: int = 8):
+        self.size = size
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._lock = threading.Lock()   # the feed poller's threads ask at once
+
+    def get(self, url: str) -> Engine:
+        with self._lock:
+            engine = self._engines.get(url)
+            if engine is None:
+                engine = self._engines[url] = _create_engine(url)
+                while len(self._engines) > self.size:
+                    _url, evicted = self._engines.popitem(last=False)
+                    evicted.dispose()
+            self._engines.move_to_end(url)
+            return engine
+
+
+ENGINES = EngineCache()
+
+
 def make_engine(url: str | None = None) -> Engine:
-    """One engine per URL per process (pooled). Creates the SQLite file's folder when needed."""
-    return _engine_for(database_url(url))
+    """The engine of the URL (pooled, shared in the process). Creates the SQLite file's folder when needed."""
+    return ENGINES.get(database_url(url))
 
 
-@lru_cache(maxsize=8)
-def _engine_for(url: str) -> Engine:
+def _create_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from urllib.parse import urlsplit
@@ -10,14 +11,14 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Alert, Article
+from models.dialect import lock_for_ingest
 from models.engine import session_scope
 from newsmon.analysis import similarity
-from newsmon.alerting.rules import AlertRules, evaluate, evaluate_and_deliver, list_alerts
-from newsmon.core.config import ConfigError, load_sources
+from newsmon.alerting.rules import AlertRules, LexiconCache, evaluate, evaluate_and_deliver, list_alerts
+from newsmon.core.config import ConfigError, config_path, load_sources
 from newsmon.testing import snapshot
 from newsmon.sources.feeds import poll_feeds
 from newsmon.core.records import ArticleRecord
-from models.dialect import lock_for_ingest
 from newsmon.storage.store import PreparedArticle, store_articles
 from threads import run_at_once
 
@@ -257,3 +258,23 @@ def test_alert_rules_from_the_environment(monkeypatch):
     monkeypatch.setenv("NEWSMON_ALERT_QUIET_DAYS", "two weeks")
     with pytest.raises(ConfigError, match="NEWSMON_ALERT_QUIET_DAYS"):
         AlertRules.from_env()
+
+
+def test_the_lexicon_is_compiled_once_and_again_when_its_file_changes(tmp_path, monkeypatch):
+    (tmp_path / "config").mkdir()
+    path = tmp_path / "config" / "escalation.yaml"
+    shipped = config_path("escalation.yaml").read_text(encoding="utf-8")
+    path.write_text(shipped, encoding="utf-8")
+    monkeypatch.setenv("NEWSMON_HOME", str(tmp_path))
+    cache = LexiconCache()
+    first = cache.get()
+    assert cache.get() is first and "shelling" in first.concepts
+    path.write_text(shipped.replace("  - id: shelling\n", "  - id: artillery_fire\n", 1), encoding="utf-8")
+    later = path.stat().st_mtime_ns + 2_000_000_000   # a new modification time, whatever the clock's grain
+    os.utime(path, ns=(later, later))
+    edited = cache.get()
+    assert "artillery_fire" in edited.concepts and "shelling" not in edited.concepts
+    path.write_text("concepts: [\n", encoding="utf-8")
+    os.utime(path, ns=(later + 10**9, later + 10**9))
+    with pytest.raises(ConfigError, match="escalation.yaml"):
+        cache.get()

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from models import AlertDelivery
+from models.dialect import lock_for_ingest
 from models.engine import session_scope
 from newsmon.alerting.rules import evaluate_and_deliver, list_alerts
 from newsmon.interface.cli import app
@@ -20,7 +21,6 @@ from newsmon.core.config import ConfigError
 from newsmon.testing.loopback import LoopbackServer
 from newsmon.alerting.delivery import SENDING_LEASE, EmailChannel, WebhookChannel, channels_from_env, deliver_pending
 from newsmon.core.records import ArticleRecord, utcnow
-from models.dialect import lock_for_ingest
 from newsmon.storage.store import PreparedArticle, store_articles
 from threads import run_at_once
 

@@ -17,13 +17,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from models import Alert, FetchEvent, Source
+from models.dialect import lock_for_ingest
 from models.engine import make_engine, session_scope
 from newsmon.analysis import similarity
 from newsmon.storage.migrate import alembic_config, current_revision, upgrade
 from newsmon.interface.query import Filters, QueryError, search, show
 from newsmon.core.records import ArticleRecord
 from newsmon.interface.stats import collect
-from models.dialect import lock_for_ingest
 from newsmon.storage.store import PreparedArticle, store_articles
 
 GANJA_TEXT = ("A missile struck a residential area of Ganja overnight, the ministry said on Friday. "

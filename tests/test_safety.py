@@ -2,9 +2,11 @@
 (localhost, numeric forms) or are in the reserved .invalid domain."""
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
-from newsmon.sources.safety import UnsafeURL, check_url, source_allows_private
+from newsmon.sources.safety import DnsCache, UnsafeURL, check_url, source_allows_private
 
 ALWAYS_REFUSED = [
     "http://169.254.169.254/latest/meta-data/",
@@ -125,3 +127,24 @@ def test_unsafe_url_is_a_value_error_with_one_line():
 ])
 def test_source_allows_private(source_url, allowed):
     assert source_allows_private(source_url) is allowed
+
+
+def test_dns_answers_are_kept_for_their_time_and_the_oldest_go_first():
+    asked = []
+
+    def resolve(host):   # the real resolver would need DNS beyond loopback
+        asked.append(host)
+        return (ipaddress.ip_address("127.0.0.1"),) if host != "gone.test" else ()
+
+    cache = DnsCache(seconds=60, size=2, resolve=resolve)
+    assert cache.addresses("a.test") == cache.addresses("a.test") == (ipaddress.ip_address("127.0.0.1"),)
+    assert cache.addresses("gone.test") == ()
+    assert asked == ["a.test", "gone.test"]
+    cache.addresses("b.test")            # full: the oldest answer (a.test) makes room
+    cache.addresses("gone.test")
+    cache.addresses("a.test")
+    assert asked == ["a.test", "gone.test", "b.test", "a.test"]
+    expired = DnsCache(seconds=0, resolve=resolve)
+    expired.addresses("a.test")
+    expired.addresses("a.test")
+    assert asked[-2:] == ["a.test", "a.test"]

@@ -39,9 +39,9 @@ import os
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
-from enum import StrEnum
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -52,7 +52,7 @@ from models.dialect import insert, lock_for_ingest
 from models.engine import session_scope
 from models.types import as_utc
 from newsmon.alerting import delivery as notify
-from newsmon.core.config import ConfigError
+from newsmon.core.config import ConfigError, config_path
 from newsmon.analysis.escalation import ConceptMatch, Lexicon, describe, load_lexicon
 from newsmon.core.records import utcnow
 
@@ -94,12 +94,31 @@ def _env_number(name: str, default: float) -> float:
     return value
 
 
-@lru_cache(maxsize=1)
+class LexiconCache:
+    """escalation.yaml compiled once (it takes a while), and again when the file in
+    use changes (another path, a new modification time): a long-lived worker
+    picks up an edited lexicon on its next evaluation."""
+
+    def __init__(self):
+        self._key: tuple[Path, int] | None = None
+        self._lexicon: Lexicon | None = None
+
+    def get(self) -> Lexicon:
+        path = config_path("escalation.yaml")
+        try:
+            key = (path, path.stat().st_mtime_ns)
+        except OSError:
+            return load_lexicon(path)   # a ConfigError naming the file
+        if key != self._key:
+            self._lexicon, self._key = load_lexicon(path), key
+        return self._lexicon
+
+
+LEXICONS = LexiconCache()
+
+
 def default_lexicon() -> Lexicon:
-    try:
-        return load_lexicon()
-    except ValueError as error:  # a broken escalation.yaml is a config problem, shown in one line
-        raise ConfigError(str(error)) from None
+    return LEXICONS.get()
 
 
 @dataclass

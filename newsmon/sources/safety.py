@@ -25,11 +25,8 @@ METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata"})
 METADATA_ADDRESSES = frozenset(map(ipaddress.ip_address, ["100.100.100.200", "fd00:ec2::254"]))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")   # reaches the embedded IPv4 address
 DNS_TIMEOUT_SECONDS = 2.0
-DNS_CACHE_SECONDS = 300.0
-_DNS_CACHE_MAX = 4096
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-_dns_cache: dict[str, tuple[float, tuple[Address, ...]]] = {}
 
 
 class UnsafeURL(NewsmonError, ValueError):
@@ -104,20 +101,38 @@ def _addresses(host: str) -> tuple[Address, ...]:
     try:
         return (ipaddress.ip_address(host),)
     except ValueError:
-        return _resolve(host)
+        return DNS_CACHE.addresses(host)
 
 
-def _resolve(host: str) -> tuple[Address, ...]:
-    """Addresses of a host name, cached; () when it does not resolve in time."""
-    now = time.monotonic()
-    cached = _dns_cache.get(host)
-    if cached and cached[0] > now:
-        return cached[1]
-    addresses = _getaddrinfo(host)
-    if len(_dns_cache) >= _DNS_CACHE_MAX:
-        _dns_cache.clear()
-    _dns_cache[host] = (now + DNS_CACHE_SECONDS, addresses)
-    return addresses
+class DnsCache:
+    """Addresses of host names for `seconds` each, at most `size` hosts (the oldest
+    answers go first): one check per host of a crawl or a poll round, not one per URL.
+    Lives as long as the process, like the resolver's own cache would."""
+
+    def __init__(self, seconds: float = 300.0, size: int = 4096, resolve=None):
+        self.seconds, self.size = seconds, size
+        self._resolve = resolve or _getaddrinfo
+        self._answers: dict[str, tuple[float, tuple[Address, ...]]] = {}   # host -> (expires, addresses)
+        self._lock = threading.Lock()
+
+    def addresses(self, host: str) -> tuple[Address, ...]:
+        """The host's addresses; () when it does not resolve in time."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._answers.get(host)
+        if cached and cached[0] > now:
+            return cached[1]
+        addresses = self._resolve(host)
+        with self._lock:
+            self._answers.pop(host, None)   # re-inserted last: the dict's order is the answers' age
+            while len(self._answers) >= self.size:
+                del self._answers[next(iter(self._answers))]
+            self._answers[host] = (now + self.seconds, addresses)
+        return addresses
+
+    def clear(self) -> None:
+        with self._lock:
+            self._answers.clear()
 
 
 def _getaddrinfo(host: str) -> tuple[Address, ...]:
@@ -136,6 +151,9 @@ def _getaddrinfo(host: str) -> tuple[Address, ...]:
     worker.start()
     worker.join(DNS_TIMEOUT_SECONDS)
     return tuple(dict.fromkeys(found)) if not worker.is_alive() else ()
+
+
+DNS_CACHE = DnsCache()
 
 
 def _embedded_ipv4(address: Address) -> Address:
