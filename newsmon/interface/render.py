@@ -12,6 +12,7 @@ from rich.table import Table
 
 from newsmon.core.jsonable import to_jsonable
 
+
 def default_format() -> str:
     return "table" if sys.stdout.isatty() else "json"
 

@@ -130,10 +130,6 @@ class DnsCache:
             self._answers[host] = (now + self.seconds, addresses)
         return addresses
 
-    def clear(self) -> None:
-        with self._lock:
-            self._answers.clear()
-
 
 def _getaddrinfo(host: str) -> tuple[Address, ...]:
     # getaddrinfo has no timeout: run it in a throw-away daemon thread (a

@@ -228,8 +228,7 @@ def _candidates_outside(session: Session, head: NewSketch, story_id: int) -> lis
     """The stored articles of other stories sharing the most band keys with the head
     (the store's batch lookup; its own story is left out before the cap)."""
     shared = Counter(chain.from_iterable(stored_band_matches(session, [head.bands]).values()))
-    own = set(session.scalars(select(Article.id).where(Article.story_id == story_id, Article.id.in_(shared))))
-    others = [c for c in shared if c not in own]
+    others = session.scalars(select(Article.id).where(Article.id.in_(shared), Article.story_id != story_id))
     return sorted(others, key=lambda c: (-shared[c], c))[:MAX_NEAR_DUPLICATE_CANDIDATES]
 
 
