@@ -166,9 +166,9 @@ def cold_and_warm(folder: Path, feeds: int, entries: int) -> None:
             timings.append((time.perf_counter() - started, outcomes))
     (cold, cold_outcomes), (warm, warm_outcomes) = timings
     stored = sum(o.report.stored for o in cold_outcomes)
-    statuses = {o.status for o in warm_outcomes}
+    statuses = {str(o.status) for o in warm_outcomes}
     print(f"\n{'poll of ' + str(feeds) + ' local feeds':<28}{'seconds':>10}{'stored':>8}  statuses")
-    print(f"{'cold':<28}{cold:>10.2f}{stored:>8}  {sorted({o.status for o in cold_outcomes})}")
+    print(f"{'cold':<28}{cold:>10.2f}{stored:>8}  {sorted({str(o.status) for o in cold_outcomes})}")
     print(f"{'warm (all 304)':<28}{warm:>10.2f}{0:>8}  {sorted(statuses)}")
     print(f"warm / cold = {warm / cold:.1%} (target <= 5%)")
 
