@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from models.types import UTCDateTime
 
@@ -190,6 +191,7 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     # Makes raising an alert idempotent: e.g. "keyword:story=12:concept=missile_strike".
     dedup_key: Mapped[str] = mapped_column(String(300), unique=True)
+    historical: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # backfill: never delivered
 
 
 class AlertDelivery(Base):
@@ -216,3 +218,6 @@ class PipelineState(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime]
+
+
+from models.archive import BackfillItem, BackfilledArticle, EvidenceCapture, PageValidator  # noqa: E402,F401
