@@ -53,6 +53,7 @@ from newsmon.alerting import delivery as notify
 from newsmon.core.config import ConfigError
 from newsmon.analysis.escalation import ConceptMatch, Lexicon, describe, load_lexicon
 from newsmon.core.records import utcnow
+from newsmon.storage.history import is_backfilled
 from newsmon.storage.store import insert, lock_for_ingest
 
 WATERMARK_KEY = "alerts.watermark"
@@ -307,6 +308,7 @@ def _spike_fields(recent: list, count: int, threshold: float, windows: list[int]
 
 def _insert_alert(session: Session, **values) -> int | None:
     """The new alert's id, or None when its dedup_key was raised before."""
+    values.setdefault("historical", is_backfilled(session, values.get("article_id")))   # never delivered
     statement = insert(session, Alert).values(**values).on_conflict_do_nothing().returning(Alert.id)
     return session.scalar(statement)
 

@@ -353,6 +353,11 @@ def extract(paths: list[Path] = typer.Argument(..., help=".html or .html.gz file
         sys.stdout.write(json.dumps(extract_file(path), ensure_ascii=False) + "\n")
 
 
+from newsmon.interface import cli_backfill  # noqa: E402  (it imports this module's helpers)
+
+app.command("backfill")(cli_backfill.backfill)
+
+
 def main() -> None:
     app()
 
