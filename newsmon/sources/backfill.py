@@ -218,7 +218,9 @@ def _read(candidate: Candidate, period: Period, origin: str,
         raise Skipped("out of period")          # known before any fetch
     body, content_type = candidate.body, candidate.content_type
     if body is None:
-        fetched = polite.get(candidate.fetch_url or candidate.url, candidate.source)
+        # An archive's copy is fetched from the archive (its own address decides what is safe).
+        owner = None if candidate.fetch_url else candidate.source
+        fetched = polite.get(candidate.fetch_url or candidate.url, owner)
         body, content_type = fetched.body, fetched.headers.get("content-type")
     if content_type and content_type.split(";")[0].strip().lower() not in HTML_TYPES:
         raise Skipped("not an article")
