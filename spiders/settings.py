@@ -43,6 +43,7 @@ RETRY_BACKOFF_MAX = 60.0
 DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.SafeAddressMiddleware": 75,
     "spiders.middlewares.RetryBackoffMiddleware": 560,
+    "spiders.middlewares.ConditionalRequestMiddleware": 580,
 }
 ITEM_PIPELINES = {"spiders.pipelines.IngestPipeline": 300}
 NEWSMON_INGEST_BATCH = 50      # articles per write transaction

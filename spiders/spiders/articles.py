@@ -60,6 +60,8 @@ class SourceSpider(Spider):
     # A crawl of a site sets the source's next poll; a follow-up fetch of a
     # feed's articles leaves the feed's own schedule alone.
     schedules_source = False
+    # PageValidators of the source when the spider crawls conditionally (ConditionalRequestMiddleware)
+    validators = None
 
     def __init__(self, source: str | None = None, sources: str | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -77,6 +79,11 @@ class SourceSpider(Spider):
 
     def parse_page(self, response):
         self.entry_point_answered(response)
+        if response.status == 304:    # unchanged since the last crawl: stored, or rejected then
+            self.tally.report.seen += 1
+            self.tally.report.unchanged += 1
+            return
+        self.remember(response, "page")
         candidate = response.meta.get("candidate")
         found_as = response.meta.get("redirect_urls", [response.url])[0]
         if not isinstance(response, TextResponse):   # an image, a PDF...
@@ -98,6 +105,18 @@ class SourceSpider(Spider):
             self.tally.entry_point_errors.append(f"{request.url}: {reason}")
         if request.meta.get("candidate"):
             yield RejectedPage(url=request.url, reason=reason)
+
+    def remember(self, response, kind: str, links: list | None = None) -> None:
+        """Keep the page's validators (and what it listed) for the next crawl."""
+        if self.validators is None:
+            return
+        header = response.headers.get
+        self.validators.remember(response.url, kind=kind, links=links,
+                                 etag=_text(header("ETag")), last_modified=_text(header("Last-Modified")))
+
+    def closed(self, reason: str) -> None:
+        if self.validators is not None:
+            self.validators.flush()
 
     def entry_point_answered(self, response) -> None:
         if response.meta.get("entry_point"):
@@ -124,5 +143,8 @@ class ArticlesSpider(SourceSpider):
 
 
 def _content_type(response) -> str | None:
-    value = response.headers.get("Content-Type")
+    return _text(response.headers.get("Content-Type"))
+
+
+def _text(value: bytes | None) -> str | None:
     return value.decode("latin-1") if value else None
