@@ -50,6 +50,7 @@ from newsmon.core.records import ArticleRecord
 from newsmon.sources.crawl import article_record, extract_page, read_url_list
 from newsmon.sources.fetch import FetchError, FetchSettings, Fetched, HttpFetcher
 from newsmon.sources.safety import source_allows_private
+from newsmon.storage.evidence import EvidenceArchive, RawResponse
 from newsmon.storage.history import Provenance, finished_urls, mark_backfilled, mark_finished
 from newsmon.storage.ingest import IngestReport, Pipeline
 
@@ -75,8 +76,7 @@ class Candidate:
     listed_date: datetime | None = None     # sitemap lastmod, or the capture time
     fetch_url: str | None = None            # where to read it (an archive's copy), else url
     captured_at: datetime | None = None
-    body: bytes | None = None               # already in hand (a WARC record)
-    content_type: str | None = None
+    response: RawResponse | None = None     # already in hand (a WARC record)
 
 
 @dataclass
@@ -128,10 +128,11 @@ def backfill(period: Period, origin: str, sources: list[SourceConfig], *, inputs
     own_fetcher = fetcher is None
     fetcher = fetcher or HttpFetcher(FetchSettings(per_host=1))
     polite = PoliteFetcher(fetcher, delay)
+    evidence = EvidenceArchive.from_env()
     try:
         listing = _listing(origin, period, sources, inputs, polite, wayback_url or _wayback_base())
         for batch in _batches(_unique(listing, report), BATCH):
-            _run_batch(batch, period, origin, report, pipeline, polite, database_url)
+            _run_batch(batch, period, origin, report, pipeline, polite, database_url, evidence)
     finally:
         if own_fetcher:
             fetcher.close()
@@ -170,16 +171,18 @@ def _batches(items: Iterable[Candidate], size: int) -> Iterator[list[Candidate]]
 
 
 def _run_batch(batch: list[Candidate], period: Period, origin: str, report: BackfillReport,
-               pipeline: Pipeline, polite: "PoliteFetcher", database_url: str | None) -> None:
+               pipeline: Pipeline, polite: "PoliteFetcher", database_url: str | None,
+               evidence: EvidenceArchive | None) -> None:
     with session_scope(database_url) as session:
         done = finished_urls(session, report.job, [c.url for c in batch])
     report.already_done += sum(1 for c in batch if c.url in done)
     outcomes: dict[str, str] = {}
     records: list[ArticleRecord] = []
     provenance: dict[str, Provenance] = {}
+    responses: dict[str, dict[str, RawResponse]] = {}      # source -> url -> page, for the evidence archive
     for candidate in (c for c in batch if c.url not in done):
         try:
-            record, found = _read(candidate, period, origin, polite)
+            record, found, response = _read(candidate, period, origin, polite)
         except FetchError as error:
             report.failed[f"fetch failed: {error.reason}"[:60]] += 1
             continue
@@ -187,12 +190,16 @@ def _run_batch(batch: list[Candidate], period: Period, origin: str, report: Back
             report.ingest.reject(skipped.reason)
             outcomes[candidate.url] = skipped.reason
             continue
-        report.fetched += candidate.body is None
+        report.fetched += candidate.response is None
         records.append(record)
         provenance[record.url] = found
+        responses.setdefault(record.source, {})[record.url] = response
         outcomes[candidate.url] = "ingested"
     with session_scope(database_url, write=True) as session:
         ingested = pipeline.ingest(session, records)
+        if evidence is not None:
+            for source, pages in responses.items():
+                evidence.capture_stored(session, source, pages)
         report.historical += mark_backfilled(session, report.job, ingested.new_article_ids, provenance)
         mark_finished(session, report.job, outcomes)
     report.ingest.add(ingested)
@@ -209,19 +216,21 @@ class Skipped(NewsmonError):
 
 
 def _read(candidate: Candidate, period: Period, origin: str,
-          polite: "PoliteFetcher") -> tuple[ArticleRecord, Provenance]:
-    """The page's record with its date and the date's provenance; Skipped when it has no place here."""
+          polite: "PoliteFetcher") -> tuple[ArticleRecord, Provenance, RawResponse]:
+    """The page's record, its date's provenance and the response it came in; Skipped when it has
+    no place here."""
     if candidate.source is None:
         raise Skipped("no configured source")
     url_date = date_from_url(candidate.url)
     if url_date is not None and url_date.date() not in _days(period):
         raise Skipped("out of period")          # known before any fetch
-    body, content_type = candidate.body, candidate.content_type
-    if body is None:
+    response = candidate.response
+    if response is None:
         # An archive's copy is fetched from the archive (its own address decides what is safe).
         owner = None if candidate.fetch_url else candidate.source
         fetched = polite.get(candidate.fetch_url or candidate.url, owner)
-        body, content_type = fetched.body, fetched.headers.get("content-type")
+        response = RawResponse(fetched.url, fetched.status, list(fetched.headers.items()), fetched.body)
+    body, content_type = response.body, _header(response, "content-type")
     if content_type and content_type.split(";")[0].strip().lower() not in HTML_TYPES:
         raise Skipped("not an article")
     page = extract_page(body, content_type, candidate.url)
@@ -232,7 +241,11 @@ def _read(candidate: Candidate, period: Period, origin: str,
     if published not in period:
         raise Skipped("out of period")
     record.published_at = published
-    return record, Provenance(origin, published_from, candidate.captured_at)
+    return record, Provenance(origin, published_from, candidate.captured_at), response
+
+
+def _header(response: RawResponse, name: str) -> str | None:
+    return next((value for key, value in response.headers if key.lower() == name), None)
 
 
 def _days(period: Period) -> set:
@@ -426,9 +439,8 @@ def warc_candidates(path: Path, sources: list[SourceConfig]) -> Iterator[Candida
             if source is None or record.http_headers.get_statuscode() != "200":
                 continue
             captured = normalize.parse_datetime(record.rec_headers.get_header("WARC-Date"))
-            yield Candidate(url=url, source=source, listed_date=captured, captured_at=captured,
-                            body=record.content_stream().read(),
-                            content_type=record.http_headers.get_header("Content-Type"))
+            response = RawResponse(url, 200, list(record.http_headers.headers), record.content_stream().read())
+            yield Candidate(url=url, source=source, listed_date=captured, captured_at=captured, response=response)
 
 
 def url_list_candidates(path: Path, sources: list[SourceConfig]) -> Iterator[Candidate]:

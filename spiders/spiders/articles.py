@@ -21,6 +21,7 @@ from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from newsmon.sources import crawl
 from newsmon.analysis.extract import Extracted
 from newsmon.sources.safety import source_allows_private
+from newsmon.storage.evidence import EvidenceArchive, RawResponse
 from spiders.items import PageItem, RejectedPage
 from spiders.middlewares import UnsafeRequest
 
@@ -71,6 +72,7 @@ class SourceSpider(Spider):
         self.tally = crawl.CrawlTally(self.source)
         self.article_pattern = crawl.article_pattern(self.source)
         self.allow_private = source_allows_private(crawl.first_url(self.source) or "")
+        self.keep_responses = EvidenceArchive.from_env() is not None
 
     def page_request(self, url: str, *, candidate: bool, entry_point: bool = False) -> Request:
         """A request for a page that may be an article; a candidate is an entry even when it is not."""
@@ -93,7 +95,8 @@ class SourceSpider(Spider):
         page = crawl.extract_page(response.body, _content_type(response), response.url)
         article = self.is_article(response.url, page)
         if article or candidate:
-            yield PageItem(url=found_as, final_url=response.url, page=page, is_article=article)
+            yield PageItem(url=found_as, final_url=response.url, page=page, is_article=article,
+                           raw=self.raw_response(response) if article else None)
 
     def is_article(self, url: str, page: Extracted) -> bool:
         return crawl.is_site_article(url, page, self.article_pattern)
@@ -113,6 +116,13 @@ class SourceSpider(Spider):
         header = response.headers.get
         self.validators.remember(response.url, kind=kind, links=links,
                                  etag=_text(header("ETag")), last_modified=_text(header("Last-Modified")))
+
+    def raw_response(self, response) -> RawResponse | None:
+        if not self.keep_responses:
+            return None
+        headers = [(name.decode("latin-1"), value.decode("latin-1"))
+                   for name, values in response.headers.items() for value in values]
+        return RawResponse(response.url, response.status, headers, response.body)
 
     def closed(self, reason: str) -> None:
         if self.validators is not None:
