@@ -127,9 +127,11 @@ def test_sitemap_dates_skip_pages_changed_before_the_period_without_fetching_the
     pages = archive.build(60, datetime(2020, 9, 20, tzinfo=timezone.utc))
     with LoopbackServer() as server:
         serve_archive(server, pages)
-        source = SourceConfig(name="archive", kind="site", sitemap_urls=(server.url + "/sitemap.xml",))
+        source = SourceConfig(name="archive", kind="site",
+                              sitemap_urls=(server.url + "/sitemap.xml", server.url + "/missing.xml"))
         report = backfill(PERIOD, "sitemaps", [source], database_url=sqlite_url, delay=0)
         fetched = set(page_requests(server))
+    assert list(report.failed) == ["sitemap: HTTP 404 Not Found"], "a sitemap that fails is counted, not ignored"
     old_with_lastmod = {p.path for p in pages if p.lastmod and p.lastmod < SINCE}
     assert old_with_lastmod and not (fetched & old_with_lastmod)
     assert sorted(stored_paths(sqlite_url)) == sorted(expected(pages))

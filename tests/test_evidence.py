@@ -7,7 +7,6 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 from html import escape
-from pathlib import Path
 
 from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator

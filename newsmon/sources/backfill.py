@@ -73,7 +73,6 @@ class Candidate:
     """A page of the period, as a listing names it."""
     url: str
     source: SourceConfig | None             # None: no configured source is on its host
-    listed_date: datetime | None = None     # sitemap lastmod, or the capture time
     fetch_url: str | None = None            # where to read it (an archive's copy), else url
     captured_at: datetime | None = None
     response: RawResponse | None = None     # already in hand (a WARC record)
@@ -130,7 +129,7 @@ def backfill(period: Period, origin: str, sources: list[SourceConfig], *, inputs
     polite = PoliteFetcher(fetcher, delay)
     evidence = EvidenceArchive.from_env()
     try:
-        listing = _listing(origin, period, sources, inputs, polite, wayback_url or _wayback_base())
+        listing = _listing(origin, period, sources, inputs, polite, wayback_url or _wayback_base(), report.failed)
         for batch in _batches(_unique(listing, report), BATCH):
             _run_batch(batch, period, origin, report, pipeline, polite, database_url, evidence)
     finally:
@@ -324,10 +323,10 @@ class PoliteFetcher:
 # --- listings ---------------------------------------------------------------------
 
 def _listing(origin: str, period: Period, sources: list[SourceConfig], inputs: list[Path],
-             polite: PoliteFetcher, wayback_url: str) -> Iterator[Candidate]:
+             polite: PoliteFetcher, wayback_url: str, failed: Counter) -> Iterator[Candidate]:
     if origin == "sitemaps":
         for source in sources:
-            yield from sitemap_candidates(source, period, polite)
+            yield from sitemap_candidates(source, period, polite, failed)
     elif origin == "wayback":
         for source in sources:
             yield from wayback_candidates(source, period, polite, wayback_url)
@@ -362,8 +361,9 @@ def source_for(url: str, sources: list[SourceConfig]) -> SourceConfig | None:
     return None
 
 
-def sitemap_candidates(source: SourceConfig, period: Period, polite: PoliteFetcher) -> Iterator[Candidate]:
-    """The pages of the source's sitemaps that may belong to the period."""
+def sitemap_candidates(source: SourceConfig, period: Period, polite: PoliteFetcher,
+                       failed: Counter) -> Iterator[Candidate]:
+    """The pages of the source's sitemaps that may belong to the period; sitemaps that fail are counted."""
     queue = list(source.sitemap_urls) or _guessed_sitemaps(source, polite)
     seen: set[str] = set()
     while queue:
@@ -375,6 +375,7 @@ def sitemap_candidates(source: SourceConfig, period: Period, polite: PoliteFetch
             sitemap = Sitemap(polite.get(url, source).body)
         except (FetchError, Skipped, ValueError, StopIteration) as error:
             LOGGER.warning("sitemap %s: %s", url, error)
+            failed[f"sitemap: {getattr(error, 'reason', None) or 'not a sitemap'}"[:60]] += 1
             continue
         for entry in sitemap:
             lastmod = normalize.parse_datetime(entry.get("lastmod"))
@@ -383,7 +384,7 @@ def sitemap_candidates(source: SourceConfig, period: Period, polite: PoliteFetch
             if sitemap.type == "sitemapindex":
                 queue.append(urljoin(url, entry["loc"]))
             else:
-                yield Candidate(url=urljoin(url, entry["loc"]), source=source, listed_date=lastmod)
+                yield Candidate(url=urljoin(url, entry["loc"]), source=source)
 
 
 def _guessed_sitemaps(source: SourceConfig, polite: PoliteFetcher) -> list[str]:
@@ -405,7 +406,7 @@ def wayback_candidates(source: SourceConfig, period: Period, polite: PoliteFetch
             if pattern and not pattern.search(original):
                 continue
             captured = datetime.strptime(timestamp[:14], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
-            yield Candidate(url=original, source=source, listed_date=captured, captured_at=captured,
+            yield Candidate(url=original, source=source, captured_at=captured,
                             fetch_url=f"{base}/web/{timestamp}id_/{original}")
 
 
@@ -440,7 +441,7 @@ def warc_candidates(path: Path, sources: list[SourceConfig]) -> Iterator[Candida
                 continue
             captured = normalize.parse_datetime(record.rec_headers.get_header("WARC-Date"))
             response = RawResponse(url, 200, list(record.http_headers.headers), record.content_stream().read())
-            yield Candidate(url=url, source=source, listed_date=captured, captured_at=captured, response=response)
+            yield Candidate(url=url, source=source, captured_at=captured, response=response)
 
 
 def url_list_candidates(path: Path, sources: list[SourceConfig]) -> Iterator[Candidate]:
