@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from models.types import UTCDateTime
 
@@ -202,6 +203,7 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     # Makes raising an alert idempotent: e.g. "keyword:story=12:concept=missile_strike".
     dedup_key: Mapped[str] = mapped_column(String(300), unique=True)
+    historical: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # backfill: never delivered
 
 
 class AlertDelivery(Base):
@@ -228,3 +230,6 @@ class PipelineState(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime]
+
+
+from models.archive import BackfillItem, BackfilledArticle, EvidenceCapture, PageValidator  # noqa: E402,F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from newsmon.analysis.extract import Extracted
+from newsmon.storage.evidence import RawResponse
 
 
 @dataclass
@@ -14,6 +15,7 @@ class PageItem:
     final_url: str      # after redirects
     page: Extracted
     is_article: bool
+    raw: RawResponse | None = None   # the HTTP response, kept when the evidence archive is on
 
 
 @dataclass

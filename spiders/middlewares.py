@@ -1,4 +1,4 @@
-"""Downloader middlewares: the feed path's address-safety rules, and retry backoff."""
+"""Downloader middlewares: the feed path's address-safety rules, retry backoff, conditional requests."""
 from __future__ import annotations
 
 from scrapy.exceptions import IgnoreRequest
@@ -54,4 +54,25 @@ class RetryBackoffMiddleware:
         retries = request.meta.get("retry_times", 0)
         if retries and self.base > 0:
             await sleep(min(self.base * 2 ** (retries - 1), self.maximum))
+        return None
+
+
+class ConditionalRequestMiddleware:
+    """Send the validators the spider kept for a page (its `validators`, a PageValidators),
+    and let the 304 answer through to the callback, which replays what the page listed."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request):
+        validators = getattr(self.crawler.spider, "validators", None)
+        headers = validators.request_headers(request.url) if validators is not None else {}
+        if headers:
+            for name, value in headers.items():
+                request.headers.setdefault(name, value)
+            request.meta["handle_httpstatus_list"] = [*request.meta.get("handle_httpstatus_list", ()), 304]
         return None

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from models.engine import session_scope
 from newsmon.core.errors import one_line
 from newsmon.sources import crawl
+from newsmon.storage.evidence import EvidenceArchive, RawResponse
 from newsmon.storage.ingest import Pipeline
 from spiders.items import PageItem, RejectedPage
 
@@ -27,6 +28,8 @@ class IngestPipeline:
         self.batch_size = crawler.settings.getint("NEWSMON_INGEST_BATCH")
         self.pending = []
         self.pipeline: Pipeline | None = None
+        self.evidence = EvidenceArchive.from_env()     # None: no evidence archive
+        self.responses: dict[str, RawResponse] = {}    # the pending articles' pages, for the archive
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -47,6 +50,8 @@ class IngestPipeline:
             self.reject("not an article")
         else:
             self.pending.append(crawl.article_record(item.url, item.final_url, self.tally.source, item.page))
+            if self.evidence is not None and item.raw is not None:
+                self.responses[item.url] = item.raw
             if len(self.pending) >= self.batch_size:
                 self.flush()
         return item
@@ -59,9 +64,12 @@ class IngestPipeline:
         records, self.pending = self.pending, []
         if not records:
             return
+        responses, self.responses = self.responses, {}
         try:
             with session_scope(write=True) as session:
                 self.tally.report.add(self.pipeline.ingest(session, records))
+                if self.evidence is not None:
+                    self.evidence.capture_stored(session, self.tally.source.name, responses)
         except SQLAlchemyError as error:
             # The crawl goes on (the next batch may succeed); the row says it failed.
             LOGGER.error("storing %d articles failed: %s", len(records), error)

@@ -19,6 +19,8 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+# AutoThrottle that counts 304 answers as latency samples (see spiders/extensions.py)
+EXTENSIONS = {"scrapy.extensions.throttle.AutoThrottle": None, "spiders.extensions.ConditionalAutoThrottle": 0}
 DOWNLOAD_DELAY = 0.25
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
@@ -42,6 +44,7 @@ RETRY_BACKOFF_MAX = 60.0
 DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.SafeAddressMiddleware": 75,
     "spiders.middlewares.RetryBackoffMiddleware": 560,
+    "spiders.middlewares.ConditionalRequestMiddleware": 580,
 }
 ITEM_PIPELINES = {"spiders.pipelines.IngestPipeline": 300}
 NEWSMON_INGEST_BATCH = 50      # articles per write transaction

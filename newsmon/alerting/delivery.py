@@ -94,7 +94,7 @@ def alert_fields(alert: Alert, url: str | None) -> dict:
         "terms": list(alert.terms or []), "message": alert.message, "story_id": alert.story_id,
         "article_id": alert.article_id, "url": url, "location": alert.location,
         "latitude": alert.latitude, "longitude": alert.longitude, "created_at": alert.created_at,
-        "dedup_key": alert.dedup_key,
+        "dedup_key": alert.dedup_key, "historical": alert.historical,
     }
 
 
@@ -208,7 +208,7 @@ def _queue(session: Session, channel: str, since: datetime) -> None:
     """One pending row per (alert, channel); existing rows are left as they are."""
     # In id order, so two deliverers queueing at once take the unique-index locks in the same order.
     recent = (select(Alert.id, literal(channel), literal(DeliveryStatus.PENDING.value), literal(0))
-              .where(Alert.created_at >= since).order_by(Alert.id))
+              .where(Alert.created_at >= since, Alert.historical.is_(False)).order_by(Alert.id))
     session.execute(insert(session, AlertDelivery)
                     .from_select(["alert_id", "channel", "status", "attempts"], recent)
                     .on_conflict_do_nothing())

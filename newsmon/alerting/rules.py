@@ -4,7 +4,7 @@ What is evaluated
 - The articles stored since the last evaluation: ids above the watermark
   (PipelineState "alerts.watermark"), plus articles changed in place since then
   (`updated_at` above the watermark's). The watermark moves in the same
-  transaction as the alerts it led to, under the writers' lock (store.lock_for_ingest;
+  transaction as the alerts it led to, under the writers' lock (models.dialect.lock_for_ingest;
   SQLite: the write lock), so neither an ingest committing late nor a second
   evaluation at once makes an article skipped or counted twice.
 - Each article goes through the escalation lexicon (newsmon.analysis.escalation) with its
@@ -55,6 +55,7 @@ from newsmon.alerting import delivery as notify
 from newsmon.core.config import ConfigError, config_path
 from newsmon.analysis.escalation import ConceptMatch, Lexicon, describe, load_lexicon
 from newsmon.core.records import utcnow
+from newsmon.storage.history import is_backfilled
 
 WATERMARK_KEY = "alerts.watermark"
 BATCH_SIZE = 500          # articles per transaction: keeps the write lock short
@@ -333,6 +334,7 @@ def _spike_fields(recent: list, count: int, threshold: float, windows: list[int]
 
 def _insert_alert(session: Session, **values) -> int | None:
     """The new alert's id, or None when its dedup_key was raised before."""
+    values.setdefault("historical", is_backfilled(session, values.get("article_id")))   # never delivered
     statement = insert(session, Alert).values(**values).on_conflict_do_nothing().returning(Alert.id)
     return session.scalar(statement)
 

@@ -185,9 +185,13 @@ def search(
 
 
 @app.command()
-def show(article_id: int = typer.Argument(..., help="article id"), fmt: Optional[Format] = FormatOption) -> None:
+def show(article_id: int = typer.Argument(..., help="article id"), fmt: Optional[Format] = FormatOption,
+         raw: bool = typer.Option(False, "--raw", help="print the archived page (WARC record) instead"),
+         capture: Optional[int] = typer.Option(None, "--capture", help="with --raw: which capture (1 = first)"),
+         ) -> None:
     """One article with every field, text included."""
     def action():
+        from newsmon.interface.evidence_view import history_fields, raw_capture
         from newsmon.interface.query import NotFound, show as load
 
         check_database_exists(database_url())
@@ -196,6 +200,10 @@ def show(article_id: int = typer.Argument(..., help="article id"), fmt: Optional
                 record = load(session, article_id)
             except NotFound as error:
                 raise UserError(str(error)) from None
+            if raw:
+                sys.stdout.buffer.write(raw_capture(session, record, capture))
+                return
+            record.update(history_fields(session, record))
         output.render_object(record, _fmt(fmt))
 
     run_guarded(action)
@@ -351,6 +359,11 @@ def extract(paths: list[Path] = typer.Argument(..., help=".html or .html.gz file
         if not path.is_file():
             fail(f"no such file: {path}")
         sys.stdout.write(json.dumps(extract_file(path), ensure_ascii=False) + "\n")
+
+
+from newsmon.interface import cli_backfill  # noqa: E402  (it imports this module's helpers)
+
+app.command("backfill")(cli_backfill.backfill)
 
 
 def main() -> None:

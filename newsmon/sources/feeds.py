@@ -31,6 +31,7 @@ from newsmon.sources import schedule
 from newsmon.sources.fetch import Fetched, FetchError, FetchSettings, HttpFetcher
 from newsmon.sources.health import FetchOutcome, FetchStatus, due_sources, record_fetch, sync_sources
 from newsmon.sources.safety import UnsafeURL, check_url, source_allows_private
+from newsmon.storage.evidence import EvidenceArchive, RawResponse
 from newsmon.storage.ingest import IngestReport, Pipeline
 from newsmon.storage.lookup import StoredPage, stored_pages
 
@@ -108,6 +109,8 @@ class FeedPoller:
         self.pipeline = Pipeline(topic)
         self._pages = ThreadPoolExecutor(self.settings.max_concurrency, thread_name_prefix="newsmon-page")
         self._unchanged: list[FetchOutcome] = []   # polls that found nothing new, recorded on exit
+        self.evidence = EvidenceArchive.from_env()   # None: no evidence archive
+        self._pages_fetched: dict[str, RawResponse] = {}   # entry link -> its page, for the archive
 
     def __enter__(self) -> "FeedPoller":
         return self
@@ -162,6 +165,9 @@ class FeedPoller:
         """Ingest and record in one write transaction: the log never disagrees with the rows."""
         with session_scope(self.database_url, write=True) as session:
             outcome.report = _report(parsed.rejected, self.pipeline.ingest(session, records))
+            if self.evidence is not None:
+                fetched = {r.url: self._pages_fetched.pop(r.url) for r in records if r.url in self._pages_fetched}
+                self.evidence.capture_stored(session, source.name, fetched)
             if any(reason.startswith("fetch failed") for reason in outcome.report.rejected):
                 _keep_old_validators(outcome)
             outcome.poll_interval_s = self._schedule(source, state, outcome, parsed)
@@ -246,6 +252,8 @@ class FeedPoller:
             page = self.fetcher.get(record.url, allow_private=allow_private, accept=PAGE_ACCEPT)
         except FetchError as error:
             return Rejected(f"fetch failed: {error.reason}")
+        if self.evidence is not None:
+            self._pages_fetched[record.url] = RawResponse(page.url, page.status, list(page.headers.items()), page.body)
         if not page.headers.get("content-type", "text/html").lower().startswith(HTML_TYPES):
             return record   # a PDF or a video: the feed's text is all there is
         try:

@@ -29,6 +29,7 @@ class IngestReport:
     duplicates: int = 0        # exact copies seen under another URL/source: a sighting
     unchanged: int = 0         # already stored, seen again
     rejected: Counter = field(default_factory=Counter)   # reason -> count
+    new_article_ids: list[int] = field(default_factory=list)   # backfill marks them historical
 
     def add(self, other: "IngestReport") -> None:
         self.seen += other.seen
@@ -36,6 +37,7 @@ class IngestReport:
         self.duplicates += other.duplicates
         self.unchanged += other.unchanged
         self.rejected.update(other.rejected)
+        self.new_article_ids.extend(other.new_article_ids)
 
     def reject(self, reason: str) -> None:
         self.rejected[reason] += 1
@@ -43,6 +45,8 @@ class IngestReport:
     def count(self, result: StoreResult) -> None:
         if result.status in STORED_STATUSES:
             self.stored += 1
+            if result.status != StoreStatus.UPDATED:
+                self.new_article_ids.append(result.article_id)
         elif result.status == StoreStatus.DUPLICATE:
             self.duplicates += 1
         else:

@@ -22,6 +22,7 @@ from newsmon.core.config import source_named
 from newsmon.sources import crawl
 from newsmon.analysis.extract import Extracted
 from newsmon.sources.safety import source_allows_private
+from newsmon.storage.evidence import EvidenceArchive, RawResponse
 from spiders.items import PageItem, RejectedPage
 from spiders.middlewares import UnsafeRequest
 
@@ -61,6 +62,8 @@ class SourceSpider(Spider):
     # A crawl of a site sets the source's next poll; a follow-up fetch of a
     # feed's articles leaves the feed's own schedule alone.
     schedules_source = False
+    # PageValidators of the source when the spider crawls conditionally (ConditionalRequestMiddleware)
+    validators = None
 
     def __init__(self, source: str | None = None, sources: str | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -70,6 +73,7 @@ class SourceSpider(Spider):
         self.tally = crawl.CrawlTally(self.source)
         self.article_pattern = crawl.article_pattern(self.source)
         self.allow_private = source_allows_private(self.source.first_url or "")
+        self.keep_responses = EvidenceArchive.from_env() is not None
 
     def page_request(self, url: str, *, candidate: bool, entry_point: bool = False) -> Request:
         """A request for a page that may be an article; a candidate is an entry even when it is not."""
@@ -78,6 +82,11 @@ class SourceSpider(Spider):
 
     def parse_page(self, response):
         self.entry_point_answered(response)
+        if response.status == 304:    # unchanged since the last crawl: stored, or rejected then
+            self.tally.report.seen += 1
+            self.tally.report.unchanged += 1
+            return
+        self.remember(response, "page")
         candidate = response.meta.get("candidate")
         found_as = response.meta.get("redirect_urls", [response.url])[0]
         if not isinstance(response, TextResponse):   # an image, a PDF...
@@ -87,7 +96,8 @@ class SourceSpider(Spider):
         page = crawl.extract_page(response.body, _content_type(response), response.url)
         article = self.is_article(response.url, page)
         if article or candidate:
-            yield PageItem(url=found_as, final_url=response.url, page=page, is_article=article)
+            yield PageItem(url=found_as, final_url=response.url, page=page, is_article=article,
+                           raw=self.raw_response(response) if article else None)
 
     def is_article(self, url: str, page: Extracted) -> bool:
         return crawl.is_site_article(url, page, self.article_pattern)
@@ -99,6 +109,25 @@ class SourceSpider(Spider):
             self.tally.entry_point_errors.append(f"{request.url}: {reason}")
         if request.meta.get("candidate"):
             yield RejectedPage(url=request.url, reason=reason)
+
+    def remember(self, response, kind: str, links: list | None = None) -> None:
+        """Keep the page's validators (and what it listed) for the next crawl."""
+        if self.validators is None:
+            return
+        header = response.headers.get
+        self.validators.remember(response.url, kind=kind, links=links,
+                                 etag=_text(header("ETag")), last_modified=_text(header("Last-Modified")))
+
+    def raw_response(self, response) -> RawResponse | None:
+        if not self.keep_responses:
+            return None
+        headers = [(name.decode("latin-1"), value.decode("latin-1"))
+                   for name, values in response.headers.items() for value in values]
+        return RawResponse(response.url, response.status, headers, response.body)
+
+    def closed(self, reason: str) -> None:
+        if self.validators is not None:
+            self.validators.flush()
 
     def entry_point_answered(self, response) -> None:
         if response.meta.get("entry_point"):
@@ -127,5 +156,8 @@ class ArticlesSpider(SourceSpider):
 
 
 def _content_type(response) -> str | None:
-    value = response.headers.get("Content-Type")
+    return _text(response.headers.get("Content-Type"))
+
+
+def _text(value: bytes | None) -> str | None:
     return value.decode("latin-1") if value else None

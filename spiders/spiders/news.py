@@ -21,6 +21,7 @@ from scrapy.utils.sitemap import Sitemap
 
 from newsmon.sources import crawl
 from newsmon.analysis import normalize
+from newsmon.sources.validators import PageValidators
 from spiders.spiders.articles import SourceSpider
 
 OLDEST = datetime.min.replace(tzinfo=timezone.utc)
@@ -38,6 +39,7 @@ class NewsSpider(SourceSpider):
         self.allowed_domains = crawl.allowed_domains(self.source)   # read by OffsiteMiddleware
         self.budget = crawl.PageBudget(self.source.max_pages)
         self.stored = crawl.StoredPages(self.source.name)
+        self.validators = PageValidators(self.source.name).load()
         # Not LinkExtractor(allow_domains=...): it compares host:port, the offsite check compares hosts.
         self.links = LinkExtractor()
 
@@ -56,32 +58,49 @@ class NewsSpider(SourceSpider):
         return Request(url, callback=self.parse_sitemap, errback=self.page_failed, meta={"entry_point": True})
 
     def parse_section(self, response):
-        """A section page: its next page, and the pages it links to."""
+        """A section page: its next page, and the pages it links to (as listed last time when unchanged)."""
         self.entry_point_answered(response)
-        if not isinstance(response, TextResponse):
+        if response.status == 304:
+            listed = self.validators.links(response.url)
+        elif isinstance(response, TextResponse):
+            listed = self.section_links(response)
+            self.remember(response, "section", listed)
+        else:
             return
+        for url in (url for kind, url in listed if kind == "next"):
+            if self.budget.take(url):
+                yield self.section_request(url)
+        pages = [(url, None) for kind, url in listed if kind == "page"]
+        yield from self.page_requests(pages, candidate=self.article_pattern is not None)
+
+    def section_links(self, response) -> list[list[str]]:
+        """[kind, url] of the section's next pages ("next") and of the pages worth a fetch ("page")."""
+        listed = []
         if self.source.follow_pagination:
-            for url in crawl.pagination_links(response.selector, response.url):
-                if self.budget.take(url):
-                    yield self.section_request(url)
+            listed += [["next", url] for url in crawl.pagination_links(response.selector, response.url)]
         urls = [link.url for link in self.links.extract_links(response)]
         if self.article_pattern:   # the pattern names the articles: nothing else is worth a fetch
             urls = [url for url in urls if self.article_pattern.search(url)]
-        yield from self.page_requests([(url, None) for url in urls], candidate=self.article_pattern is not None)
+        return listed + [["page", url] for url in urls]
 
     def parse_sitemap(self, response):
-        """A sitemap index (its sitemaps) or a URL set (its pages, newest first)."""
+        """A sitemap index (its sitemaps) or a URL set (its pages, newest first); as listed last time
+        when unchanged."""
         self.entry_point_answered(response)
-        sitemap = self.read_sitemap(response)
-        if sitemap is None:
-            self.logger.warning("not a sitemap: %s", response.url)
-        elif sitemap.type == "sitemapindex":
-            for entry in sitemap:
-                yield self.sitemap_request(entry["loc"])
-        elif sitemap.type == "urlset":
-            entries = [(entry["loc"], normalize.parse_datetime(entry.get("lastmod"))) for entry in sitemap]
-            entries.sort(key=lambda entry: entry[1] or OLDEST, reverse=True)
-            yield from self.page_requests(entries, candidate=True)
+        if response.status == 304:
+            listed = self.validators.links(response.url)
+        else:
+            sitemap = self.read_sitemap(response)
+            if sitemap is None:
+                self.logger.warning("not a sitemap: %s", response.url)
+                return
+            listed = sitemap_entries(sitemap)
+            self.remember(response, "sitemap", listed)
+        for url in (url for kind, url, _lastmod in listed if kind == "sitemap"):
+            yield self.sitemap_request(url)
+        entries = [(url, normalize.parse_datetime(lastmod)) for kind, url, lastmod in listed if kind == "url"]
+        entries.sort(key=lambda entry: entry[1] or OLDEST, reverse=True)
+        yield from self.page_requests(entries, candidate=True)
 
     def read_sitemap(self, response) -> Sitemap | None:
         body = response.body
@@ -93,9 +112,21 @@ class NewsSpider(SourceSpider):
             return None
 
     def page_requests(self, entries: list[tuple[str, datetime | None]], *, candidate: bool):
-        """Requests for the (url, lastmod) entries new to this crawl and not stored, within the budget."""
+        """Requests for the (url, lastmod) entries new to this crawl, not stored and not unchanged
+        since their last fetch by the sitemap's word, within the budget."""
+        for url, lastmod in entries:
+            self.validators.listed(url, lastmod)
         new = [(url, lastmod) for url, lastmod in entries
-               if url and crawl.is_on_site(url, self.allowed_domains) and not self.budget.has_seen(url)]
+               if url and crawl.is_on_site(url, self.allowed_domains) and not self.budget.has_seen(url)
+               and not self.validators.unchanged_since(url, lastmod)]
         for url in self.stored.to_fetch(new):
             if self.budget.take(url):
                 yield self.page_request(url, candidate=candidate)
+
+
+def sitemap_entries(sitemap: Sitemap) -> list[list]:
+    """[kind, url, lastmod] of a sitemap: "sitemap" for an index's sitemaps, "url" for pages."""
+    kind = "sitemap" if sitemap.type == "sitemapindex" else "url"
+    if sitemap.type not in ("sitemapindex", "urlset"):
+        return []
+    return [[kind, entry["loc"], entry.get("lastmod")] for entry in sitemap if entry.get("loc")]
