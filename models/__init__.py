@@ -120,6 +120,8 @@ class Article(Base):
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"), index=True)
     similarity: Mapped[float | None] = mapped_column(Float)
+    feed_updated_at: Mapped[datetime | None]   # the entry's own updated date in its feed (edits)
+    forwarded_from: Mapped[str | None] = mapped_column(Text)   # Telegram: the channel a post came from
 
 
 class Sighting(Base):
@@ -216,3 +218,6 @@ class PipelineState(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime]
+
+
+from models.rejected import RejectedEntry  # noqa: E402,F401  (registers the table)

@@ -10,6 +10,7 @@ directory at once, so subprocesses started elsewhere see the same file.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,7 +25,7 @@ PROJECT_ROOT = Path(os.environ.get("NEWSMON_HOME") or Path(__file__).resolve().p
 
 __all__ = ["ConfigError", "SourceConfig", "config_path", "load_sources", "read_yaml", "sources_path"]
 
-KINDS = ("rss", "site")
+KINDS = ("rss", "site", "telegram")
 OUTLET_TYPES = ("state", "official", "independent", "international")
 COMMON_KEYS = {"name", "kind", "language", "country", "outlet", "outlet_type", "enabled", "topic_specific",
                "min_interval", "max_interval"}
@@ -32,7 +33,12 @@ KIND_KEYS = {
     "rss": {"url"},
     "site": {"url", "start_urls", "sitemap_urls", "allowed_domains", "article_url_pattern",
              "max_pages", "follow_pagination"},
+    # a public channel read from its web preview; preview_url replaces https://t.me/s/ (a local copy)
+    "telegram": {"channel", "preview_url", "max_pages"},
 }
+TELEGRAM_PREVIEW = "https://t.me/s/"
+TELEGRAM_CHANNEL = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")   # Telegram's rule for public usernames
+TELEGRAM_MAX_PAGES = 5                 # preview pages (about 20 posts each) read per poll to catch up
 DEFAULT_MIN_INTERVAL = 5 * 60          # seconds between polls of a busy feed
 DEFAULT_MAX_INTERVAL = 6 * 60 * 60     # seconds between polls of a quiet feed
 
@@ -54,7 +60,7 @@ class SourceConfig:
     sitemap_urls: tuple[str, ...] = ()
     allowed_domains: tuple[str, ...] = ()
     article_url_pattern: str | None = None
-    max_pages: int = 200
+    max_pages: int = 200                # site: pages crawled; telegram: preview pages read per poll
     follow_pagination: bool = True
     settings: dict = field(default_factory=dict, compare=False)
 
@@ -121,6 +127,8 @@ def _parse_source(entry, index: int, path: Path) -> SourceConfig:
         raise ConfigError(f"{where}: 'url' must be an http(s) URL")
     if kind == "site" and not (entry.get("start_urls") or entry.get("sitemap_urls")):
         raise ConfigError(f"{where}: a site source needs 'start_urls' or 'sitemap_urls'")
+    if kind == "telegram":
+        entry = _telegram_entry(entry, where)
     if entry.get("outlet_type") not in (None, *OUTLET_TYPES):
         raise ConfigError(f"{where}: 'outlet_type' must be one of {', '.join(OUTLET_TYPES)}, "
                           f"not {entry.get('outlet_type')!r}")
@@ -128,6 +136,20 @@ def _parse_source(entry, index: int, path: Path) -> SourceConfig:
         return _build_source(entry, name, kind)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{where}: {one_line(error)}") from None
+
+
+def _telegram_entry(entry: dict, where: str) -> dict:
+    """The entry with its preview page as ``url``: polled like a feed, checked by the same safety rules."""
+    channel = entry.get("channel")
+    if not isinstance(channel, str) or not TELEGRAM_CHANNEL.match(channel.lstrip("@")):
+        raise ConfigError(f"{where}: 'channel' must be a public channel name (5-32 letters, digits, _), "
+                          f"not {channel!r}")
+    base = entry.get("preview_url", TELEGRAM_PREVIEW)
+    if not _is_http(base):
+        raise ConfigError(f"{where}: 'preview_url' must be an http(s) URL")
+    channel = channel.lstrip("@")
+    # one channel is its own outlet unless sources.yaml groups it (t.me is no organisation)
+    return {"outlet": channel, **entry, "channel": channel, "url": base.rstrip("/") + "/" + channel}
 
 
 def _build_source(entry: dict, name: str, kind: str) -> SourceConfig:
@@ -144,7 +166,7 @@ def _build_source(entry: dict, name: str, kind: str) -> SourceConfig:
         start_urls=urls["start_urls"], sitemap_urls=urls["sitemap_urls"],
         allowed_domains=tuple(str(d) for d in entry.get("allowed_domains") or ()),
         article_url_pattern=entry.get("article_url_pattern"),
-        max_pages=int(entry.get("max_pages", 200)),
+        max_pages=int(entry.get("max_pages", TELEGRAM_MAX_PAGES if kind == "telegram" else 200)),
         follow_pagination=bool(entry.get("follow_pagination", True)),
         settings=dict(entry) | {"outlet": outlet},
     )

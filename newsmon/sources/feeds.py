@@ -257,8 +257,10 @@ class FeedPoller:
 
 
 def _changed_since(entry: "FeedEntry", stored: StoredPage) -> bool:
-    """Stored articles are never refetched, unless the feed says the entry changed since."""
-    return entry.changed_at is not None and entry.changed_at > stored.stamp
+    """Stored articles are never refetched, unless the feed says the entry changed since: its
+    date moved past the one the feed gave before (compared with the feed's own dates, not our
+    fetch time, so an edit the feed dates before our first fetch is not missed)."""
+    return entry.changed_at is not None and entry.changed_at > stored.declared
 
 
 def _with_stored_text(record: ArticleRecord, stored: StoredPage) -> ArticleRecord:

@@ -7,7 +7,8 @@ counted as rejected with a reason.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -15,8 +16,8 @@ from newsmon.analysis import normalize
 from newsmon.analysis import similarity
 from newsmon.core.records import ArticleRecord, Rejected
 from newsmon.analysis.relevance import Topic, load_topic
-from newsmon.storage.store import PreparedArticle, StoreResult, lock_for_ingest, store_articles
-from newsmon.storage.lookup import stored_versions
+from newsmon.storage.store import PreparedArticle, StoreResult, lock_for_ingest, note_feed_update, store_articles
+from newsmon.storage.lookup import StoredVersion, stored_versions
 
 STORED_STATUSES = ("new", "near_duplicate", "updated")
 
@@ -80,6 +81,8 @@ class Pipeline:
         report = IngestReport()
         prepared = []
         already_stored = seen_unchanged(session, records)
+        note_feed_update(session, {version.article_id: version.feed_updated_at
+                                   for version in already_stored.values() if version.feed_updated_at})
         for record in records:
             report.seen += 1
             if record.url in already_stored:
@@ -96,23 +99,34 @@ class Pipeline:
         return report
 
 
-def seen_unchanged(session: Session, records: list[ArticleRecord]) -> set[str]:
+def seen_unchanged(session: Session, records: list[ArticleRecord]) -> dict[str, StoredVersion]:
     """URLs this source stored before with the same title and text: a re-poll needs no
-    normalizing, scoring or sketching for them (the common case of a feed seen again)."""
+    normalizing, scoring or sketching for them (the common case of a feed seen again).
+    Each maps to its stored version with the feed's update date to record, when that
+    date moved forward (an edit announced by the feed, refetched, found unchanged)."""
     by_source: dict[str, list[ArticleRecord]] = {}
     for record in records:
         by_source.setdefault(record.source, []).append(record)
-    unchanged = set()
+    unchanged = {}
     for source, batch in by_source.items():
         stored = stored_versions(session, source, [r.url for r in batch])
-        unchanged.update(r.url for r in batch if r.url in stored and _same_content(r, stored[r.url]))
+        for record in batch:
+            version = stored.get(record.url)
+            if version is not None and _same_content(record, version):
+                unchanged[record.url] = replace(version, feed_updated_at=_moved_forward(record, version))
     return unchanged
 
 
-def _same_content(record: ArticleRecord, stored: tuple[str, str, str | None]) -> bool:
-    title, text, stored_hash = stored
+def _moved_forward(record: ArticleRecord, version: StoredVersion) -> datetime | None:
+    declared = record.feed_updated_at
+    if declared and (version.feed_updated_at is None or declared > version.feed_updated_at):
+        return declared
+    return None
+
+
+def _same_content(record: ArticleRecord, stored: StoredVersion) -> bool:
     new_text, new_title = normalize.clean_text(record.text), normalize.clean_title(record.title)
-    if (new_title, new_text) == (title, text):   # the usual case, and cheaper than hashing
+    if (new_title, new_text) == (stored.title, stored.text):   # the usual case, and cheaper than hashing
         return True
     new_hash = normalize.content_hash(record.title, new_text)
-    return (new_hash or stored_hash) is not None and new_hash == stored_hash
+    return (new_hash or stored.content_hash) is not None and new_hash == stored.content_hash
