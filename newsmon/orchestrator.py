@@ -29,19 +29,28 @@ def _source(name: str, sources_file: str | Path | None) -> SourceConfig:
     raise LookupError(f"no source named {name!r} in {sources_path(sources_file)}")
 
 
+# Telegram channels are polled like feeds: the feeds DAG and `--only feeds` read them too.
+POLLED_LIKE_FEEDS = ("rss", "telegram")
+
+
 def due_source_names(kind: str, *, database_url: str | None = None, sources_file: str | Path | None = None,
                      every: bool = False) -> list[str]:
-    """Names of the enabled sources of this kind ("rss" or "site") that are due now."""
-    configs = [s for s in load_sources(sources_file) if s.kind == kind]
+    """Names of the enabled sources of this kind that are due now: "site", or "rss" for every
+    source polled like a feed (feeds and Telegram channels)."""
+    kinds = POLLED_LIKE_FEEDS if kind == "rss" else (kind,)
+    configs = [s for s in load_sources(sources_file) if s.kind in kinds]
     with session_scope(database_url, write=True) as session:
         sync_sources(session, configs)
         return [s.name for s in due_sources(session, configs, every=every)]
 
 
 def poll_feed(name: str, *, database_url: str | None = None, sources_file: str | Path | None = None) -> dict:
-    from newsmon.sources import feeds
+    """Poll one feed or Telegram channel now."""
+    from newsmon.sources import feeds, telegram
 
-    return outcome_summary(feeds.poll_feed(_source(name, sources_file), database_url=database_url))
+    source = _source(name, sources_file)
+    poll = telegram.poll_channel if source.kind == "telegram" else feeds.poll_feed
+    return outcome_summary(poll(source, database_url=database_url))
 
 
 def crawl_site(name: str, *, database_url: str | None = None, sources_file: str | Path | None = None) -> dict:
@@ -170,9 +179,12 @@ def _prepare_database(url: str) -> None:
 
 def _poll_feeds(configs: list[SourceConfig], url: str, every: bool) -> list[FetchOutcome]:
     from newsmon.sources.feeds import poll_feeds
+    from newsmon.sources.telegram import poll_channels
 
     feeds = [c for c in configs if c.kind == "rss"]
-    return poll_feeds(feeds, database_url=url, every=every) if feeds else []
+    channels = [c for c in configs if c.kind == "telegram"]
+    return ((poll_feeds(feeds, database_url=url, every=every) if feeds else [])
+            + (poll_channels(channels, database_url=url, every=every) if channels else []))
 
 
 def _crawl_sites(configs: list[SourceConfig], url: str, every: bool, sources_file: Path,
