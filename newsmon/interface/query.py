@@ -14,7 +14,9 @@ from typing import Iterable, Iterator, Sequence
 from sqlalchemy import Row, Select, and_, bindparam, column, func, literal_column, or_, select, table, text
 from sqlalchemy.orm import Session
 
-from models import Article, FetchEvent, Sighting, Source
+from models import Article, FetchEvent, Revision, Sighting, Source
+from newsmon.analysis.revisions import edits
+from newsmon.core.jsonable import to_jsonable
 from newsmon.core.errors import NewsmonError
 
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -328,7 +330,20 @@ def show(session: Session, article_id: int) -> dict:
         {"source": s.source, "url": s.url, "guid": s.guid, "seen_at": s.seen_at}
         for s in session.scalars(select(Sighting).where(Sighting.article_id == article_id).order_by(Sighting.id))
     ]
+    record["forwarded_from"] = article.forwarded_from
+    record["revisions"], record["edits"] = _revisions(session, article)
     return record
+
+
+def _revisions(session: Session, article: Article) -> tuple[list[dict], list[str]]:
+    """Earlier versions, oldest first, and what each edit changed (headline, figures), one line each."""
+    earlier = session.scalars(select(Revision).where(Revision.article_id == article.id).order_by(Revision.id)).all()
+    versions = [(r.title, r.text) for r in earlier] + [(article.title, article.text)]
+    lines = []
+    for revision, (title, text), (new_title, new_text) in zip(earlier, versions, versions[1:]):
+        stamp = to_jsonable(revision.replaced_at)
+        lines += [f"{stamp} {edit}" for edit in edits(title, text, new_title, new_text)]
+    return [{"replaced_at": r.replaced_at, "title": r.title, "text": r.text} for r in earlier], lines
 
 
 def sources_health(session: Session, names: list[str] | None = None) -> list[dict]:
