@@ -228,7 +228,7 @@ class FeedPoller:
                 records[i] = _with_stored_text(records[i], known)
             elif self.settings.full_text:
                 to_fetch.append(i)
-        pages = self._pages.map(self._page_record, [records[i] for i in to_fetch], repeat(allow_private))
+        pages = self._pages.map(self.page_record, [records[i] for i in to_fetch], repeat(allow_private))
         for i, page in zip(to_fetch, pages):
             records[i] = page
         for rejection in (r for r in records if isinstance(r, Rejected)):
@@ -245,7 +245,7 @@ class FeedPoller:
         with session_scope(self.database_url) as session:
             return stored_pages(session, source.name, [r.url for r in records])
 
-    def _page_record(self, record: ArticleRecord, allow_private: bool) -> ArticleRecord | Rejected:
+    def page_record(self, record: ArticleRecord, allow_private: bool) -> ArticleRecord | Rejected:
         try:
             page = self.fetcher.get(record.url, allow_private=allow_private, accept=PAGE_ACCEPT)
         except FetchError as error:

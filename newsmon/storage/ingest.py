@@ -18,6 +18,7 @@ from newsmon.core.records import ArticleRecord, Rejected
 from newsmon.analysis.relevance import Topic, load_topic
 from newsmon.storage.store import PreparedArticle, StoreResult, lock_for_ingest, note_feed_update, store_articles
 from newsmon.storage.lookup import StoredVersion, stored_versions
+from newsmon.storage.rejected import keep_rejected
 
 STORED_STATUSES = ("new", "near_duplicate", "updated")
 
@@ -66,7 +67,7 @@ class Pipeline:
             raise Rejected("invalid: no title or text")
         relevance = self.topic.score(record.title, record.text or record.summary or "", record.language)
         if not relevance.passed:
-            raise Rejected("irrelevant")
+            raise Rejected("irrelevant", detail=relevance.reason, matched=relevance.matched)
         sketch_text = record.text or ""
         signature = similarity.signature(sketch_text)
         return PreparedArticle(
@@ -79,7 +80,7 @@ class Pipeline:
     def ingest(self, session: Session, records: list[ArticleRecord]) -> IngestReport:
         """Store a batch in the session's transaction (the caller commits)."""
         report = IngestReport()
-        prepared = []
+        prepared, irrelevant = [], []
         already_stored = seen_unchanged(session, records)
         note_feed_update(session, {version.article_id: version.feed_updated_at
                                    for version in already_stored.values() if version.feed_updated_at})
@@ -92,6 +93,9 @@ class Pipeline:
                 prepared.append(self.prepare(record))
             except Rejected as rejection:
                 report.reject(rejection.reason)
+                if rejection.reason == "irrelevant":
+                    irrelevant.append((record, rejection))
+        keep_rejected(session, irrelevant)
         if prepared:
             lock_for_ingest(session)
         for result in store_articles(session, prepared):
