@@ -23,7 +23,8 @@ from newsmon.core.errors import ConfigError, one_line
 # same root for the default database; analysis must not import models, hence the twin.
 PROJECT_ROOT = Path(os.environ.get("NEWSMON_HOME") or Path(__file__).resolve().parents[2])
 
-__all__ = ["ConfigError", "SourceConfig", "config_path", "load_sources", "read_yaml", "sources_path"]
+__all__ = ["ConfigError", "SilenceConfig", "SourceConfig", "config_path", "load_silence", "load_sources", "read_yaml",
+           "sources_path"]
 
 KINDS = ("rss", "site", "telegram")
 OUTLET_TYPES = ("state", "official", "independent", "international")
@@ -108,6 +109,56 @@ def load_sources(path: str | Path | None = None) -> list[SourceConfig]:
     sources = [_parse_source(entry, index, path) for index, entry in enumerate(entries, 1)]
     _check_unique_names(sources, path)
     return sources
+
+
+@dataclass(frozen=True)
+class SilenceConfig:
+    """sources.yaml `silence:`: alert when these outlets, or every outlet of these sides, go quiet."""
+
+    outlets: tuple[str, ...] = ()        # ("*",): every outlet
+    sides: tuple[str, ...] = ()          # countries: AM, AZ...
+    after: int | None = None             # seconds without a new item; None: each source's own rhythm
+
+
+SILENCE_KEYS = {"outlets", "sides", "after"}
+DURATION = re.compile(r"^(\d+)\s*([mhd])$")
+DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def load_silence(path: str | Path | None = None) -> SilenceConfig | None:
+    """The optional `silence:` section of sources.yaml (None: off, the default)."""
+    path = sources_path(path)
+    document = read_yaml(path, "sources")
+    section = document.get("silence") if isinstance(document, dict) else None
+    if section is None:
+        return None
+    where = f"{path}: silence"
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: expected a mapping with outlets, sides and after")
+    unknown = sorted(set(section) - SILENCE_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}'")
+    outlets = section.get("outlets") or ()
+    outlets = ("*",) if outlets == "all" else tuple(str(o) for o in _as_list(outlets, f"{where}.outlets"))
+    sides = tuple(str(s) for s in _as_list(section.get("sides") or (), f"{where}.sides"))
+    if not (outlets or sides):
+        raise ConfigError(f"{where}: name 'outlets' (a list, or all) or 'sides' (countries)")
+    return SilenceConfig(outlets=outlets, sides=sides, after=_duration(section.get("after"), f"{where}.after"))
+
+
+def _as_list(value, where: str) -> list:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{where}: expected a list, not {value!r}")
+    return list(value)
+
+
+def _duration(value, where: str) -> int | None:
+    if value is None:
+        return None
+    match = DURATION.match(str(value).strip())
+    if not match or int(match.group(1)) == 0:
+        raise ConfigError(f"{where}: expected a duration such as 90m, 12h or 2d, not {value!r}")
+    return int(match.group(1)) * DURATION_UNITS[match.group(2)]
 
 
 def _parse_source(entry, index: int, path: Path) -> SourceConfig:
