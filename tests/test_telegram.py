@@ -147,3 +147,14 @@ def test_telegram_config_errors_are_one_line(tmp_path):
         load({"channel": "mod_az_test", "url": "https://t.me/s/x"})
     with pytest.raises(ConfigError, match="'preview_url' must be"):
         load({"channel": "mod_az_test", "preview_url": "file:///etc/"})
+
+
+def test_sources_check_reads_a_channel_preview(tmp_path, server):
+    from newsmon.sources.fetch import HttpFetcher
+    from newsmon.sources.probe import PROBE_SETTINGS, check_source
+
+    serve_channel(server, CHANNEL, posts(1, 12))
+    source, _ = telegram_source(tmp_path, server)
+    with HttpFetcher(PROBE_SETTINGS) as fetcher:
+        row = check_source(fetcher, source)
+    assert (row["reachable"], row["feed_valid"], row["articles_found"]) == (True, True, 12)
