@@ -117,6 +117,10 @@ def test_catching_up_stops_at_max_pages_and_a_failed_older_page_is_logged(db_url
         logged = session.scalars(select(FetchEvent.error).order_by(FetchEvent.id)).all()
     assert "503" in logged[-1]
 
+    server.route(f"/s/{CHANNEL}?before=46", "<html><body>Please log in</body></html>", content_type="text/html")
+    outcome = poll_channel(source, database_url=db_url)      # a page that is no preview: same, one line
+    assert outcome.status == "ok" and "not a channel preview" in outcome.error
+
     serve_channel(server, CHANNEL, posts(1, 65))            # the older page answers again
     server.clear_log()
     outcome = poll_channel(source, database_url=db_url)      # newest not remembered: it reads back again

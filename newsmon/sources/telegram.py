@@ -16,7 +16,7 @@ from collections import Counter
 
 from models import PipelineState
 from models.engine import session_scope
-from newsmon.analysis.feed import ParsedFeed
+from newsmon.analysis.feed import NotAFeed, ParsedFeed
 from newsmon.analysis.telegram import PreviewPage, parse_preview, post_id
 from newsmon.core.config import SourceConfig
 from newsmon.core.records import ArticleRecord, utcnow
@@ -41,7 +41,7 @@ class TelegramPoller(FeedPoller):
             try:
                 older = self.fetcher.get(older_url, allow_private=allow_private, accept=PAGE_ACCEPT)
                 page = parse_preview(older.body, older.url, source)
-            except (FetchError, ValueError) as error:   # what was read is kept; the next poll goes on
+            except (FetchError, NotAFeed) as error:   # what was read is kept; the next poll goes on
                 parsed.problem = f"older posts ({older_url}): {error}"
                 break
             parsed.entries[:0] = page.entries
