@@ -123,6 +123,8 @@ class Article(Base):
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"), index=True)
     similarity: Mapped[float | None] = mapped_column(Float)
+    feed_updated_at: Mapped[datetime | None]   # the entry's own updated date in its feed (edits)
+    forwarded_from: Mapped[str | None] = mapped_column(Text)   # Telegram: the channel a post came from
 
     @hybrid_property
     def seen_at(self) -> datetime:
@@ -233,3 +235,4 @@ class PipelineState(Base):
 
 
 from models.archive import BackfillItem, BackfilledArticle, EvidenceCapture, PageValidator  # noqa: E402,F401
+from models.rejected import RejectedEntry  # noqa: E402,F401  (registers the table)

@@ -17,24 +17,33 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from models.engine import database_url as resolve_database_url, session_scope
-from newsmon.core.config import ConfigError, SourceConfig, load_sources, source_named, sources_path
+from newsmon.core.config import ConfigError, SourceConfig, load_silence, load_sources, source_named, sources_path
 from newsmon.core.errors import one_line
 from newsmon.sources.health import FetchOutcome, due_sources, sync_sources
 
 
+# Telegram channels are polled like feeds: the feeds DAG and `--only feeds` read them too.
+POLLED_LIKE_FEEDS = ("rss", "telegram")
+
+
 def due_source_names(kind: str, *, database_url: str | None = None, sources_file: str | Path | None = None,
                      every: bool = False) -> list[str]:
-    """Names of the enabled sources of this kind ("rss" or "site") that are due now."""
-    configs = [s for s in load_sources(sources_file) if s.kind == kind]
+    """Names of the enabled sources of this kind that are due now: "site", or "rss" for every
+    source polled like a feed (feeds and Telegram channels)."""
+    kinds = POLLED_LIKE_FEEDS if kind == "rss" else (kind,)
+    configs = [s for s in load_sources(sources_file) if s.kind in kinds]
     with session_scope(database_url, write=True) as session:
         sync_sources(session, configs)
         return [s.name for s in due_sources(session, configs, every=every)]
 
 
 def poll_feed(name: str, *, database_url: str | None = None, sources_file: str | Path | None = None) -> dict:
-    from newsmon.sources import feeds
+    """Poll one feed or Telegram channel now."""
+    from newsmon.sources import feeds, telegram
 
-    return outcome_summary(feeds.poll_feed(source_named(name, sources_file), database_url=database_url))
+    source = source_named(name, sources_file)
+    poll = telegram.poll_channel if source.kind == "telegram" else feeds.poll_feed
+    return outcome_summary(poll(source, database_url=database_url))
 
 
 def crawl_site(name: str, *, database_url: str | None = None, sources_file: str | Path | None = None) -> dict:
@@ -45,11 +54,30 @@ def crawl_site(name: str, *, database_url: str | None = None, sources_file: str 
     return outcome_summary(outcome)
 
 
-def evaluate_alerts(*, database_url: str | None = None) -> dict:
-    """Raise the alerts for what arrived since the last evaluation, then deliver pending ones."""
+def evaluate_alerts(*, database_url: str | None = None, sources_file: str | Path | None = None) -> dict:
+    """Raise the alerts for what arrived since the last evaluation (and, when sources.yaml asks
+    for them, silence alerts), then deliver pending ones."""
     from newsmon.alerting import rules as alerts
 
-    return alerts.evaluate_and_deliver(database_url=database_url).as_dict()
+    silences = raise_silence_alerts(database_url=database_url, sources_file=sources_file)
+    report = alerts.evaluate_and_deliver(database_url=database_url).as_dict()
+    if silences:
+        report["raised"] += silences
+        report["by_kind"]["silence"] = silences
+    return report
+
+
+def raise_silence_alerts(*, database_url: str | None = None, sources_file: str | Path | None = None,
+                         now=None) -> int:
+    """How many `silence` alerts were raised now (none unless sources.yaml has `silence:`)."""
+    from newsmon.alerting.silence import raise_silence_alerts as raise_alerts
+    from newsmon.core.records import utcnow
+
+    rule = load_silence(sources_file)
+    if rule is None:
+        return 0
+    with session_scope(database_url, write=True) as session:
+        return len(raise_alerts(session, load_sources(sources_file), rule, now or utcnow()))
 
 
 def maintenance(*, database_url: str | None = None, days: int = 3, keep_fetch_log_days: int = 90) -> dict:
@@ -114,6 +142,7 @@ def run_cycle(*, sources_file: Path | None = None, only: str | None = None, ever
     url = resolve_database_url(database_url)
     try:
         configs = load_sources(sources_file)
+        load_silence(sources_file)   # a bad `silence:` section stops the cycle before, not after, polling
         check_topic_and_lexicon()
         _prepare_database(url)
     except ConfigError as error:
@@ -128,7 +157,7 @@ def run_cycle(*, sources_file: Path | None = None, only: str | None = None, ever
         if only != "feeds":
             report.outcomes += _crawl_sites(configs, url, every, sources_path(sources_file), status)
         status.update("evaluating and delivering alerts ...")
-        report.alerts = _alerts(url)
+        report.alerts = _alerts(url, sources_file)
     return report
 
 
@@ -165,9 +194,12 @@ def _prepare_database(url: str) -> None:
 
 def _poll_feeds(configs: list[SourceConfig], url: str, every: bool) -> list[FetchOutcome]:
     from newsmon.sources.feeds import poll_feeds
+    from newsmon.sources.telegram import poll_channels
 
     feeds = [c for c in configs if c.kind == "rss"]
-    return poll_feeds(feeds, database_url=url, every=every) if feeds else []
+    channels = [c for c in configs if c.kind == "telegram"]
+    return ((poll_feeds(feeds, database_url=url, every=every) if feeds else [])
+            + (poll_channels(channels, database_url=url, every=every) if channels else []))
 
 
 def _crawl_sites(configs: list[SourceConfig], url: str, every: bool, sources_file: Path,
@@ -185,6 +217,5 @@ def _crawl_sites(configs: list[SourceConfig], url: str, every: bool, sources_fil
     return outcomes
 
 
-def _alerts(url: str) -> dict:
-
-    return evaluate_alerts(database_url=url)
+def _alerts(url: str, sources_file: Path | None) -> dict:
+    return evaluate_alerts(database_url=url, sources_file=sources_file)

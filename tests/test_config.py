@@ -16,13 +16,13 @@ def test_shipped_sources_are_valid_and_cover_both_sides():
     sources = load_sources()
     countries = {s.country for s in sources}
     assert {"AM", "AZ", "RU", "TR", "INT"} <= countries
-    assert {"rss", "site"} == {s.kind for s in sources}
+    assert {"rss", "site", "telegram"} == {s.kind for s in sources}
     assert len({s.name for s in sources}) == len(sources)
 
 
 @pytest.mark.parametrize("text, expected", [
     ("sources:\n  - {name: a, kind: rss, url: 'http://x/feed', colour: red}\n", "source 'a': unknown key 'colour'"),
-    ("sources:\n  - {name: a, kind: atom, url: 'http://x/feed'}\n", "source 'a': 'kind' must be one of rss, site"),
+    ("sources:\n  - {name: a, kind: atom, url: 'http://x/feed'}\n", "source 'a': 'kind' must be one of rss, site, telegram"),
     ("sources:\n  - {name: a, kind: rss, url: 'ftp://x/feed'}\n", "source 'a': 'url' must be an http(s) URL"),
     ("sources:\n  - {name: a, kind: site}\n", "needs 'start_urls' or 'sitemap_urls'"),
     ("sources:\n  - {name: a, kind: site, start_urls: [x]}\n", "'start_urls' holds a value that is not an http(s) URL"),

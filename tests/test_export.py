@@ -35,7 +35,8 @@ def run_export(url: str, path, fmt: str, filters: Filters = Filters()) -> int:
 
 def expected_extras(record: dict, ids: dict) -> dict:
     copies = 2 if record["id"] in (ids["ganja"], ids["ganja-copy"]) else 1
-    return {"source_country": COUNTRIES.get(record["source"]), "story_article_count": copies,
+    return {"outlet": record["source"], "source_country": COUNTRIES.get(record["source"]), "outlet_type": None,
+            "story_article_count": copies,
             "story_outlet_count": copies}
 
 

@@ -238,7 +238,7 @@ def test_stats_counts(stored):
 def test_cli_stats_json_and_csv(stored):
     url, _ = stored
     report = json.loads(newsmon(url, "stats", "--since", "2026-11-21", "--format", "json").stdout)
-    assert list(report) == ["period", "totals", "per_day", "per_source", "per_language", "rejected"]
+    assert list(report) == ["period", "totals", "per_day", "per_source", "per_outlet", "per_language", "rejected"]
     assert report["period"] == {"since": "2026-11-21T00:00:00Z", "until": None}
     assert report["totals"] == {"articles": 4, "stories": 4, "rejected": 2}
     lines = newsmon(url, "stats", "--format", "csv").stdout.splitlines()

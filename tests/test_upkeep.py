@@ -19,7 +19,7 @@ def test_maintenance_prunes_old_fetch_log_and_runs_twice(db_url):
                                    rejected_reasons={}))
     first = run(database_url=db_url, keep_fetch_log_days=90)
     second = run(database_url=db_url, keep_fetch_log_days=90)
-    assert first == {"relinked": 0, "fetch_events_pruned": 2}
-    assert second == {"relinked": 0, "fetch_events_pruned": 0}
+    assert first == {"relinked": 0, "fetch_events_pruned": 2, "rejected_entries_pruned": 0}
+    assert second == {"relinked": 0, "fetch_events_pruned": 0, "rejected_entries_pruned": 0}
     with session_scope(db_url) as session:
         assert session.scalar(select(func.count(FetchEvent.id))) == 1

@@ -89,7 +89,8 @@ def parse_feed(body: bytes, headers: dict[str, str], feed_url: str, source: Sour
         except Rejected as rejection:
             result.rejected[rejection.reason] += 1
             continue
-        result.entries.append(FeedEntry(record, _entry_time(entry, UPDATED_FIRST) or record.published_at))
+        record.feed_updated_at = _entry_time(entry, UPDATED_FIRST) or record.published_at
+        result.entries.append(FeedEntry(record, record.feed_updated_at))
     return result
 
 

@@ -10,6 +10,7 @@ directory at once, so subprocesses started elsewhere see the same file.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,10 +23,10 @@ from newsmon.core.errors import ConfigError, one_line
 # same root for the default database; analysis must not import models, hence the twin.
 PROJECT_ROOT = Path(os.environ.get("NEWSMON_HOME") or Path(__file__).resolve().parents[2])
 
-__all__ = ["ConfigError", "SourceConfig", "config_path", "load_sources", "read_yaml", "source_named",
-           "sources_path"]
+__all__ = ["ConfigError", "SilenceConfig", "SourceConfig", "config_path", "load_silence", "load_sources", "read_yaml",
+           "source_named", "sources_path"]
 
-KINDS = ("rss", "site")
+KINDS = ("rss", "site", "telegram")
 OUTLET_TYPES = ("state", "official", "independent", "international")
 COMMON_KEYS = {"name", "kind", "language", "country", "outlet", "outlet_type", "enabled", "topic_specific",
                "min_interval", "max_interval"}
@@ -33,7 +34,12 @@ KIND_KEYS = {
     "rss": {"url"},
     "site": {"url", "start_urls", "sitemap_urls", "allowed_domains", "article_url_pattern",
              "max_pages", "follow_pagination"},
+    # a public channel read from its web preview; preview_url replaces https://t.me/s/ (a local copy)
+    "telegram": {"channel", "preview_url", "max_pages"},
 }
+TELEGRAM_PREVIEW = "https://t.me/s/"
+TELEGRAM_CHANNEL = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")   # Telegram's rule for public usernames
+TELEGRAM_MAX_PAGES = 5                 # preview pages (about 20 posts each) read per poll to catch up
 DEFAULT_MIN_INTERVAL = 5 * 60          # seconds between polls of a busy feed
 DEFAULT_MAX_INTERVAL = 6 * 60 * 60     # seconds between polls of a quiet feed
 
@@ -55,7 +61,7 @@ class SourceConfig:
     sitemap_urls: tuple[str, ...] = ()
     allowed_domains: tuple[str, ...] = ()
     article_url_pattern: str | None = None
-    max_pages: int = 200
+    max_pages: int = 200                # site: pages crawled; telegram: preview pages read per poll
     follow_pagination: bool = True
     settings: dict = field(default_factory=dict, compare=False)
 
@@ -113,6 +119,56 @@ def source_named(name: str, path: str | Path | None = None) -> SourceConfig:
     raise ConfigError(f"no source named {name!r} in {sources_path(path)}")
 
 
+@dataclass(frozen=True)
+class SilenceConfig:
+    """sources.yaml `silence:`: alert when these outlets, or every outlet of these sides, go quiet."""
+
+    outlets: tuple[str, ...] = ()        # ("*",): every outlet
+    sides: tuple[str, ...] = ()          # countries: AM, AZ...
+    after: int | None = None             # seconds without a new item; None: each source's own rhythm
+
+
+SILENCE_KEYS = {"outlets", "sides", "after"}
+DURATION = re.compile(r"^(\d+)\s*([mhd])$")
+DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def load_silence(path: str | Path | None = None) -> SilenceConfig | None:
+    """The optional `silence:` section of sources.yaml (None: off, the default)."""
+    path = sources_path(path)
+    document = read_yaml(path, "sources")
+    section = document.get("silence") if isinstance(document, dict) else None
+    if section is None:
+        return None
+    where = f"{path}: silence"
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: expected a mapping with outlets, sides and after")
+    unknown = sorted(set(section) - SILENCE_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}'")
+    outlets = section.get("outlets") or ()
+    outlets = ("*",) if outlets == "all" else tuple(str(o) for o in _as_list(outlets, f"{where}.outlets"))
+    sides = tuple(str(s) for s in _as_list(section.get("sides") or (), f"{where}.sides"))
+    if not (outlets or sides):
+        raise ConfigError(f"{where}: name 'outlets' (a list, or all) or 'sides' (countries)")
+    return SilenceConfig(outlets=outlets, sides=sides, after=_duration(section.get("after"), f"{where}.after"))
+
+
+def _as_list(value, where: str) -> list:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{where}: expected a list, not {value!r}")
+    return list(value)
+
+
+def _duration(value, where: str) -> int | None:
+    if value is None:
+        return None
+    match = DURATION.match(str(value).strip())
+    if not match or int(match.group(1)) == 0:
+        raise ConfigError(f"{where}: expected a duration such as 90m, 12h or 2d, not {value!r}")
+    return int(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
 def _parse_source(entry, index: int, path: Path) -> SourceConfig:
     if not isinstance(entry, dict):
         raise ConfigError(f"{path}: source #{index} is not a mapping")
@@ -130,6 +186,8 @@ def _parse_source(entry, index: int, path: Path) -> SourceConfig:
         raise ConfigError(f"{where}: 'url' must be an http(s) URL")
     if kind == "site" and not (entry.get("start_urls") or entry.get("sitemap_urls")):
         raise ConfigError(f"{where}: a site source needs 'start_urls' or 'sitemap_urls'")
+    if kind == "telegram":
+        entry = _telegram_entry(entry, where)
     if entry.get("outlet_type") not in (None, *OUTLET_TYPES):
         raise ConfigError(f"{where}: 'outlet_type' must be one of {', '.join(OUTLET_TYPES)}, "
                           f"not {entry.get('outlet_type')!r}")
@@ -137,6 +195,20 @@ def _parse_source(entry, index: int, path: Path) -> SourceConfig:
         return _build_source(entry, name, kind)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{where}: {one_line(error)}") from None
+
+
+def _telegram_entry(entry: dict, where: str) -> dict:
+    """The entry with its preview page as ``url``: polled like a feed, checked by the same safety rules."""
+    channel = entry.get("channel")
+    if not isinstance(channel, str) or not TELEGRAM_CHANNEL.match(channel.lstrip("@")):
+        raise ConfigError(f"{where}: 'channel' must be a public channel name (5-32 letters, digits, _), "
+                          f"not {channel!r}")
+    base = entry.get("preview_url", TELEGRAM_PREVIEW)
+    if not _is_http(base):
+        raise ConfigError(f"{where}: 'preview_url' must be an http(s) URL")
+    channel = channel.lstrip("@")
+    # one channel is its own outlet unless sources.yaml groups it (t.me is no organisation)
+    return {"outlet": channel, **entry, "channel": channel, "url": base.rstrip("/") + "/" + channel}
 
 
 def _build_source(entry: dict, name: str, kind: str) -> SourceConfig:
@@ -153,7 +225,7 @@ def _build_source(entry: dict, name: str, kind: str) -> SourceConfig:
         start_urls=urls["start_urls"], sitemap_urls=urls["sitemap_urls"],
         allowed_domains=tuple(str(d) for d in entry.get("allowed_domains") or ()),
         article_url_pattern=entry.get("article_url_pattern"),
-        max_pages=int(entry.get("max_pages", 200)),
+        max_pages=int(entry.get("max_pages", TELEGRAM_MAX_PAGES if kind == "telegram" else 200)),
         follow_pagination=bool(entry.get("follow_pagination", True)),
         settings=dict(entry) | {"outlet": outlet},
     )

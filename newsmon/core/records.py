@@ -28,11 +28,15 @@ class ArticleRecord:
     fetched_at: datetime = field(default_factory=utcnow)
     guid: str | None = None       # feed entry id, when it came from a feed
     canonical_url: str | None = None  # filled by normalize.canonical_url when absent
+    feed_updated_at: datetime | None = None  # when the feed says the entry last changed (not our clock)
+    forwarded_from: str | None = None  # a Telegram post forwarded from another channel: its link or name
 
 
 class Rejected(NewsmonError):
     """An entry or record that is not stored, with the reason recorded in the fetch log."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, *, detail: str | None = None, matched: tuple[str, ...] = ()):
         super().__init__(reason)
         self.reason = reason
+        self.detail = detail      # e.g. the topic's "below threshold: only weak terms (baku)"
+        self.matched = matched    # the topic terms that matched, for `newsmon rescore`

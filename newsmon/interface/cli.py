@@ -209,13 +209,21 @@ def show(article_id: int = typer.Argument(..., help="article id"), fmt: Optional
     run_guarded(action)
 
 
-@app.command()
+sources_app = typer.Typer(help="Per-source health; `sources discover URL` finds a site's feeds.")
+app.add_typer(sources_app, name="sources")
+
+
+@sources_app.callback(invoke_without_command=True)
 def sources(
+    ctx: typer.Context,
     sources_file: Optional[Path] = typer.Option(None, "--sources", help="sources file"),
     check: bool = typer.Option(False, "--check", help="probe each source over the network: reachable, valid feed, articles found"),
     fmt: Optional[Format] = FormatOption,
 ) -> None:
-    """Per-source health: last poll, status, last error, articles stored, next poll."""
+    """Per-source health: last poll, status, last error, articles stored, last new item, next poll."""
+    if ctx.invoked_subcommand:
+        return
+
     def action():
         from newsmon.core.config import load_sources
 
@@ -232,8 +240,8 @@ def sources(
         with session_scope() as session:
             rows = sources_health(session, [s.name for s in configured])
         output.render_rows(rows, _fmt(fmt), ["name", "kind", "status", "articles", "last_polled_at",
-                                              "next_poll_at", "consecutive_failures", "last_error"],
-                           title="sources")
+                                              "last_new_item_at", "next_poll_at", "consecutive_failures",
+                                              "last_error"], title="sources")
 
     run_guarded(action)
 
@@ -364,6 +372,7 @@ def extract(paths: list[Path] = typer.Argument(..., help=".html or .html.gz file
 from newsmon.interface import cli_backfill  # noqa: E402  (it imports this module's helpers)
 
 app.command("backfill")(cli_backfill.backfill)
+from newsmon.interface import cli_sources  # noqa: E402,F401  (sources discover, rescore)
 
 
 def main() -> None:

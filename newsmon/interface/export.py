@@ -29,8 +29,10 @@ BATCH_ROWS = 5_000
 ARTICLE_COLUMNS = ("id", "url", "canonical_url", "guid", "title", "source", "language", "published_at",
                    "fetched_at", "updated_at", "story_id", "duplicate_of", "similarity", "relevance",
                    "content_hash", "authors", "summary", "text")
-# Added to each article: its outlet's country (sources.yaml `country`) and its story's size.
-FIELDS = ARTICLE_COLUMNS + ("source_country", "story_article_count", "story_outlet_count")
+# Added to each article: its outlet, the outlet's country and type (sources.yaml `outlet`, `country`,
+# `outlet_type`), and its story's size.
+OUTLET_FIELDS = ("outlet", "source_country", "outlet_type")
+FIELDS = ARTICLE_COLUMNS + OUTLET_FIELDS + ("story_article_count", "story_outlet_count")
 
 
 def export_statement(filters: Filters) -> Select:
@@ -46,20 +48,25 @@ def count_rows(session: Session, filters: Filters) -> int:
     return session.scalar(filtered(select(func.count()).select_from(Article), filters))
 
 
+def source_outlets(session: Session) -> dict[str, tuple]:
+    """Source name -> (outlet, country, outlet type); a few hundred rows, cheaper than a JSON join per article."""
+    return {name: ((settings or {}).get("outlet") or name, (settings or {}).get("country"),
+                   (settings or {}).get("outlet_type"))
+            for name, settings in session.execute(select(Source.name, Source.settings))}
+
+
 def source_countries(session: Session) -> dict[str, str | None]:
-    """Source name -> country; a few hundred rows, cheaper than a JSON join per article."""
-    return {name: (settings or {}).get("country") for name, settings in session.execute(
-        select(Source.name, Source.settings))}
+    return {name: country for name, (_outlet, country, _type) in source_outlets(session).items()}
 
 
 def article_batches(session: Session, filters: Filters) -> Iterator[list[tuple]]:
     """Rows as tuples in FIELDS order (cheaper than dicts), BATCH_ROWS at a time."""
-    countries = source_countries(session)
+    outlets = source_outlets(session)
     source = ARTICLE_COLUMNS.index("source")
     connection = session.connection().execution_options(yield_per=BATCH_ROWS)
     for rows in connection.execute(export_statement(filters)).partitions():
-        yield [(*row[:len(ARTICLE_COLUMNS)], countries.get(row[source]), *row[len(ARTICLE_COLUMNS):])
-               for row in rows]
+        yield [(*row[:len(ARTICLE_COLUMNS)], *outlets.get(row[source], (row[source], None, None)),
+                *row[len(ARTICLE_COLUMNS):]) for row in rows]
 
 
 def export(session: Session, out: Path, fmt: str, filters: Filters = Filters(),

@@ -14,7 +14,11 @@ from typing import Iterable, Iterator, Sequence
 from sqlalchemy import Row, Select, and_, bindparam, column, func, literal_column, or_, select, table, text
 from sqlalchemy.orm import Session
 
-from models import Article, Sighting, Source
+from models import Article, Revision, Sighting, Source
+from newsmon.analysis.revisions import edits
+from newsmon.core.jsonable import to_jsonable
+from newsmon.core.records import utcnow
+from newsmon.sources.staleness import MIN_STALE, is_stale, rhythm
 from newsmon.core.errors import NewsmonError
 
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -328,26 +332,52 @@ def show(session: Session, article_id: int) -> dict:
         {"source": s.source, "url": s.url, "guid": s.guid, "seen_at": s.seen_at}
         for s in session.scalars(select(Sighting).where(Sighting.article_id == article_id).order_by(Sighting.id))
     ]
+    record["forwarded_from"] = article.forwarded_from
+    record["revisions"], record["edits"] = _revisions(session, article)
     return record
 
 
-def sources_health(session: Session, names: list[str] | None = None) -> list[dict]:
-    """Per-source health rows (DESIGN.md fields), for configured and previously seen sources."""
+def _revisions(session: Session, article: Article) -> tuple[list[dict], list[str]]:
+    """Earlier versions, oldest first, and what each edit changed (headline, figures), one line each."""
+    earlier = session.scalars(select(Revision).where(Revision.article_id == article.id).order_by(Revision.id)).all()
+    versions = [(r.title, r.text) for r in earlier] + [(article.title, article.text)]
+    lines = []
+    for revision, (title, text), (new_title, new_text) in zip(earlier, versions, versions[1:]):
+        stamp = to_jsonable(revision.replaced_at)
+        lines += [f"{stamp} {edit}" for edit in edits(title, text, new_title, new_text)]
+    return [{"replaced_at": r.replaced_at, "title": r.title, "text": r.text} for r in earlier], lines
+
+
+def sources_health(session: Session, names: list[str] | None = None, now: datetime | None = None) -> list[dict]:
+    """Per-source health rows (DESIGN.md fields), for configured and previously seen sources;
+    a source that answers but stopped bringing news for much longer than its rhythm is `stale`."""
     counts = dict(session.execute(
         select(Sighting.source, func.count(func.distinct(Sighting.article_id))).group_by(Sighting.source)).all())
     sources = {s.name: s for s in session.scalars(select(Source).order_by(Source.name))}
     order = list(names or []) + sorted(set(sources) - set(names or []))
-    return [_source_row(name, sources.get(name), counts.get(name, 0)) for name in order]
+    now = now or utcnow()
+    return [_source_row(session, name, sources.get(name), counts.get(name, 0), now) for name in order]
 
 
-def _source_row(name: str, source: Source | None, articles: int) -> dict:
+def _source_row(session: Session, name: str, source: Source | None, articles: int, now: datetime) -> dict:
     if source is None:
         return {"name": name, "kind": None, "url": None, "status": "new", "last_error": None,
-                "last_polled_at": None, "next_poll_at": None, "consecutive_failures": 0, "articles": articles}
+                "last_polled_at": None, "next_poll_at": None, "consecutive_failures": 0, "articles": articles,
+                "last_new_item_at": None}
     return {
-        "name": name, "kind": source.kind, "url": source.url,
-        "status": "disabled" if not source.enabled else source.status,
+        "name": name, "kind": source.kind, "url": source.url, "status": _status(session, source, now),
         "last_error": source.last_error, "last_polled_at": source.last_polled_at,
         "next_poll_at": source.next_poll_at, "consecutive_failures": source.consecutive_failures,
-        "articles": articles,
+        "articles": articles, "last_new_item_at": source.last_new_item_at,
     }
+
+
+def _status(session: Session, source: Source, now: datetime) -> str:
+    if not source.enabled:
+        return "disabled"
+    quiet = source.last_new_item_at is not None and now - source.last_new_item_at > MIN_STALE
+    if source.status in ("ok", "not_modified") and quiet \
+            and is_stale(source.last_new_item_at, rhythm(session, source.name), now):
+        return "stale"
+    return source.status
+

@@ -60,26 +60,29 @@ class FeedState:
 # --- public entry points ------------------------------------------------------
 
 def poll_feeds(sources: list[SourceConfig], *, database_url: str | None = None, every: bool = False,
-               settings: FetchSettings | None = None) -> list[FetchOutcome]:
-    """Poll the due feeds (all with every=True) concurrently; one outcome per polled feed."""
+               settings: FetchSettings | None = None, poller_type: type["FeedPoller"] | None = None
+               ) -> list[FetchOutcome]:
+    """Poll the due feeds (all with every=True) concurrently; one outcome per polled feed.
+    `poller_type` reads another kind of source polled like a feed (Telegram channels)."""
     with session_scope(database_url, write=True) as session:
         stored = sync_sources(session, sources)
         due = due_sources(session, sources, every=every)
         states = {source.name: _feed_state(stored[source.name], source) for source in due}
     if not due:
         return []
-    with FeedPoller(database_url, settings) as poller, \
+    with (poller_type or FeedPoller)(database_url, settings) as poller, \
             ThreadPoolExecutor(min(len(due), poller.settings.max_concurrency),
                                thread_name_prefix="newsmon-feed") as workers:
         return list(workers.map(lambda source: poller.poll(source, states[source.name]), due))
 
 
 def poll_feed(source: SourceConfig, *, database_url: str | None = None,
-              settings: FetchSettings | None = None) -> FetchOutcome:
+              settings: FetchSettings | None = None, poller_type: type["FeedPoller"] | None = None
+              ) -> FetchOutcome:
     """Poll one feed now, due or not (the Airflow task decided it is due)."""
     with session_scope(database_url, write=True) as session:
         state = _feed_state(sync_sources(session, [source])[source.name], source)
-    with FeedPoller(database_url, settings) as poller:
+    with (poller_type or FeedPoller)(database_url, settings) as poller:
         return poller.poll(source, state)
 
 
@@ -151,14 +154,18 @@ class FeedPoller:
             return outcome
         allow_private = _allows_private(source, state)
         try:
-            parsed = parse_feed(fetched.body, fetched.headers, fetched.url, source)
+            parsed = self.parse(source, fetched, allow_private)
         except NotAFeed as error:
             outcome.status, outcome.error = FetchStatus.ERROR, str(error)
             return self._record_failure(source, state, outcome)
         refuse_unsafe_links(parsed, allow_private)
         outcome.error = parsed.problem
-        records = self._complete(source, parsed, allow_private)
+        records = self.complete(source, parsed, allow_private)
         return self._store(source, state, outcome, parsed, records)
+
+    def parse(self, source: SourceConfig, fetched: Fetched, allow_private: bool) -> ParsedFeed:
+        """The fetched body's entries; raises NotAFeed."""
+        return parse_feed(fetched.body, fetched.headers, fetched.url, source)
 
     def _store(self, source: SourceConfig, state: FeedState, outcome: FetchOutcome,
                parsed: ParsedFeed, records: list[ArticleRecord]) -> FetchOutcome:
@@ -169,7 +176,7 @@ class FeedPoller:
                 fetched = {r.url: self._pages_fetched.pop(r.url) for r in records if r.url in self._pages_fetched}
                 self.evidence.capture_stored(session, source.name, fetched)
             if any(reason.startswith("fetch failed") for reason in outcome.report.rejected):
-                _keep_old_validators(outcome)
+                read_again(outcome)
             outcome.poll_interval_s = self._schedule(source, state, outcome, parsed)
             record_fetch(session, outcome)
         return outcome
@@ -212,7 +219,7 @@ class FeedPoller:
 
     # --- full text --------------------------------------------------------------
 
-    def _complete(self, source: SourceConfig, parsed: ParsedFeed, allow_private: bool) -> list[ArticleRecord]:
+    def complete(self, source: SourceConfig, parsed: ParsedFeed, allow_private: bool) -> list[ArticleRecord]:
         """The records to ingest: with the article page's text where the entry may be about the
         conflict, with the stored text where it was fetched before; failed pages become rejections."""
         records = [entry.record for entry in parsed.entries]
@@ -227,15 +234,12 @@ class FeedPoller:
                 records[i] = _with_stored_text(records[i], known)
             elif self.settings.full_text:
                 to_fetch.append(i)
-        pages = self._pages.map(self._page_record, [records[i] for i in to_fetch], repeat(allow_private))
+        pages = self._pages.map(self.page_record, [records[i] for i in to_fetch], repeat(allow_private))
         for i, page in zip(to_fetch, pages):
             records[i] = page
         for rejection in (r for r in records if isinstance(r, Rejected)):
             parsed.rejected[rejection.reason] += 1
-        kept = [r for r in records if not isinstance(r, Rejected)]
-        for record in kept:   # declared by the entry, the feed or the page, else configured
-            record.language = record.language or source.language
-        return kept
+        return with_default_language([r for r in records if not isinstance(r, Rejected)], source)
 
     def _may_be_relevant(self, source: SourceConfig, record: ArticleRecord) -> bool:
         return source.topic_specific or self.pipeline.topic.precheck(record.title, record.summary or record.text)
@@ -247,7 +251,7 @@ class FeedPoller:
         with session_scope(self.database_url) as session:
             return stored_pages(session, source.name, [r.url for r in records])
 
-    def _page_record(self, record: ArticleRecord, allow_private: bool) -> ArticleRecord | Rejected:
+    def page_record(self, record: ArticleRecord, allow_private: bool) -> ArticleRecord | Rejected:
         try:
             page = self.fetcher.get(record.url, allow_private=allow_private, accept=PAGE_ACCEPT)
         except FetchError as error:
@@ -264,9 +268,17 @@ class FeedPoller:
         return _with_page(record, extracted, page.url)
 
 
+def with_default_language(records: list[ArticleRecord], source: SourceConfig) -> list[ArticleRecord]:
+    for record in records:   # declared by the entry, the feed or the page, else configured
+        record.language = record.language or source.language
+    return records
+
+
 def _changed_since(entry: "FeedEntry", stored: StoredPage) -> bool:
-    """Stored articles are never refetched, unless the feed says the entry changed since."""
-    return entry.changed_at is not None and entry.changed_at > stored.stamp
+    """Stored articles are never refetched, unless the feed says the entry changed since: its
+    date moved past the one the feed gave before (compared with the feed's own dates, not our
+    fetch time, so an edit the feed dates before our first fetch is not missed)."""
+    return entry.changed_at is not None and entry.changed_at > stored.declared
 
 
 def _with_stored_text(record: ArticleRecord, stored: StoredPage) -> ArticleRecord:
@@ -319,9 +331,10 @@ def _note_response(outcome: FetchOutcome, fetched: Fetched) -> None:
     outcome.new_url = fetched.permanent_url
 
 
-def _keep_old_validators(outcome: FetchOutcome) -> None:
-    # some pages could not be fetched: the next poll must see this feed as changed and retry them
+def read_again(outcome: FetchOutcome) -> None:
+    """Some pages could not be fetched: the next poll must see this feed as changed and retry them."""
     outcome.etag = outcome.last_modified = outcome.body_hash = None
+    outcome.read_again = True
 
 
 def _report(rejected: Counter, ingested: IngestReport) -> IngestReport:

@@ -46,6 +46,7 @@ class FetchOutcome:
     new_url: str | None = None        # after a permanent redirect
     next_poll_at: datetime | None = None
     poll_interval_s: int | None = None  # the success interval the schedule settled on
+    read_again: bool = False          # part of it failed: forget the validators, the next poll reads it all
 
 
 def sync_sources(session: Session, configs: list[SourceConfig]) -> dict[str, Source]:
@@ -127,6 +128,9 @@ def _update_health(source: Source, outcome: FetchOutcome, finished: datetime) ->
         source.last_new_item_at = finished
     if outcome.new_url:
         source.url = outcome.new_url
+    if outcome.read_again:
+        source.etag = source.last_modified = source.body_hash = None
+        return
     source.etag = outcome.etag or source.etag
     source.last_modified = outcome.last_modified or source.last_modified
     source.body_hash = outcome.body_hash or source.body_hash

@@ -34,6 +34,8 @@ def check_source(fetcher: HttpFetcher, source: SourceConfig) -> dict:
     row.update(reachable=True, http_status=fetched.status)
     if source.kind == "rss":
         return {**row, **_check_feed(fetched, source)}
+    if source.kind == "telegram":
+        return {**row, **_check_channel(fetched, source)}
     return {**row, "articles_found": _count_article_links(fetched.body, fetched.url, source)}
 
 
@@ -45,6 +47,17 @@ def _check_feed(fetched, source: SourceConfig) -> dict:
     except NotAFeed as error:
         return {"feed_valid": False, "error": str(error)}
     return {"feed_valid": True, "articles_found": len(parsed.entries), "error": parsed.problem}
+
+
+def _check_channel(fetched, source: SourceConfig) -> dict:
+    from newsmon.analysis.feed import NotAFeed
+    from newsmon.analysis.telegram import parse_preview
+
+    try:
+        page = parse_preview(fetched.body, fetched.url, source)
+    except NotAFeed as error:
+        return {"feed_valid": False, "error": str(error)}
+    return {"feed_valid": True, "articles_found": len(page.entries)}
 
 
 def _count_article_links(body: bytes, base_url: str, source: SourceConfig) -> int:

@@ -7,7 +7,8 @@ counted as rejected with a reason.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -16,8 +17,9 @@ from newsmon.analysis import normalize
 from newsmon.analysis import similarity
 from newsmon.core.records import ArticleRecord, Rejected
 from newsmon.analysis.relevance import Topic, load_topic
-from newsmon.storage.store import PreparedArticle, StoreResult, StoreStatus, store_articles
-from newsmon.storage.lookup import stored_versions
+from newsmon.storage.store import PreparedArticle, StoreResult, StoreStatus, note_feed_update, store_articles
+from newsmon.storage.lookup import StoredVersion, stored_versions
+from newsmon.storage.rejected import keep_rejected
 
 STORED_STATUSES = (StoreStatus.NEW, StoreStatus.NEAR_DUPLICATE, StoreStatus.UPDATED)
 
@@ -66,7 +68,7 @@ class Pipeline:
             raise Rejected("invalid: no title or text")
         relevance = self.topic.score(record.title, record.text or record.summary or "", record.language)
         if not relevance.passed:
-            raise Rejected("irrelevant")
+            raise Rejected("irrelevant", detail=relevance.reason, matched=relevance.matched)
         sketch_text = record.text or ""
         signature = similarity.signature(sketch_text)
         return PreparedArticle(
@@ -79,8 +81,10 @@ class Pipeline:
     def ingest(self, session: Session, records: list[ArticleRecord]) -> IngestReport:
         """Store a batch in the session's transaction (the caller commits)."""
         report = IngestReport()
-        prepared = []
+        prepared, irrelevant = [], []
         already_stored = seen_unchanged(session, records)
+        note_feed_update(session, {version.article_id: version.feed_updated_at
+                                   for version in already_stored.values() if version.feed_updated_at})
         for record in records:
             report.seen += 1
             if record.url in already_stored:
@@ -90,6 +94,9 @@ class Pipeline:
                 prepared.append(self.prepare(record))
             except Rejected as rejection:
                 report.reject(rejection.reason)
+                if rejection.reason == "irrelevant":
+                    irrelevant.append((record, rejection))
+        keep_rejected(session, irrelevant)
         if prepared:
             lock_for_ingest(session)
         for result in store_articles(session, prepared):
@@ -97,23 +104,34 @@ class Pipeline:
         return report
 
 
-def seen_unchanged(session: Session, records: list[ArticleRecord]) -> set[str]:
+def seen_unchanged(session: Session, records: list[ArticleRecord]) -> dict[str, StoredVersion]:
     """URLs this source stored before with the same title and text: a re-poll needs no
-    normalizing, scoring or sketching for them (the common case of a feed seen again)."""
+    normalizing, scoring or sketching for them (the common case of a feed seen again).
+    Each maps to its stored version with the feed's update date to record, when that
+    date moved forward (an edit announced by the feed, refetched, found unchanged)."""
     by_source: dict[str, list[ArticleRecord]] = {}
     for record in records:
         by_source.setdefault(record.source, []).append(record)
-    unchanged = set()
+    unchanged = {}
     for source, batch in by_source.items():
         stored = stored_versions(session, source, [r.url for r in batch])
-        unchanged.update(r.url for r in batch if r.url in stored and _same_content(r, stored[r.url]))
+        for record in batch:
+            version = stored.get(record.url)
+            if version is not None and _same_content(record, version):
+                unchanged[record.url] = replace(version, feed_updated_at=_moved_forward(record, version))
     return unchanged
 
 
-def _same_content(record: ArticleRecord, stored: tuple[str, str, str | None]) -> bool:
-    title, text, stored_hash = stored
+def _moved_forward(record: ArticleRecord, version: StoredVersion) -> datetime | None:
+    declared = record.feed_updated_at
+    if declared and (version.feed_updated_at is None or declared > version.feed_updated_at):
+        return declared
+    return None
+
+
+def _same_content(record: ArticleRecord, stored: StoredVersion) -> bool:
     new_text, new_title = normalize.clean_text(record.text), normalize.clean_title(record.title)
-    if (new_title, new_text) == (title, text):   # the usual case, and cheaper than hashing
+    if (new_title, new_text) == (stored.title, stored.text):   # the usual case, and cheaper than hashing
         return True
     new_hash = normalize.content_hash(record.title, new_text)
-    return (new_hash or stored_hash) is not None and new_hash == stored_hash
+    return (new_hash or stored.content_hash) is not None and new_hash == stored.content_hash

@@ -24,6 +24,13 @@ LOOKUP_BATCH = 500  # URLs per query: far below every database's bound-parameter
 class StoredPage:
     text: str
     stamp: datetime  # when it was last fetched or updated
+    feed_updated_at: datetime | None = None   # the last "updated" date its feed declared
+
+    @property
+    def declared(self) -> datetime:
+        """What a feed's updated date is compared with: the feed's own earlier date, where
+        it gave one (our fetch time may be later than an edit the feed dates earlier)."""
+        return self.feed_updated_at or self.stamp
 
 
 def stored_pages(session: Session, source_name: str, urls: list[str]) -> dict[str, StoredPage]:
@@ -31,28 +38,45 @@ def stored_pages(session: Session, source_name: str, urls: list[str]) -> dict[st
     canonical = {url: canonical_url(url) for url in urls}
     by_canonical: dict[str, StoredPage] = {}
     for batch in batches(sorted(set(canonical.values()))):
-        rows = session.execute(select(Article.canonical_url, Article.text, Article.fetched_at, Article.updated_at)
+        rows = session.execute(select(Article.canonical_url, *_PAGE_COLUMNS)
                                .where(Article.canonical_url.in_(batch), Article.text != ""))
-        by_canonical.update((key, StoredPage(text, updated or fetched)) for key, text, fetched, updated in rows)
+        by_canonical.update((key, _page(*values)) for key, *values in rows)
     found = {url: by_canonical[key] for url, key in canonical.items() if key in by_canonical}
     for batch in batches([url for url in urls if url not in found]):
-        rows = session.execute(select(Sighting.url, Article.text, Article.fetched_at, Article.updated_at)
+        rows = session.execute(select(Sighting.url, *_PAGE_COLUMNS)
                                .join(Article, Article.id == Sighting.article_id)
                                .where(Sighting.source == source_name, Sighting.url.in_(batch),
                                       Article.text != ""))
-        found.update((url, StoredPage(text, updated or fetched)) for url, text, fetched, updated in rows)
+        found.update((url, _page(*values)) for url, *values in rows)
     return found
 
 
-def stored_versions(session: Session, source_name: str, urls: list[str]) -> dict[str, tuple[str, str, str | None]]:
-    """url -> (title, text, content hash) of the article this source already saw under that URL."""
+_PAGE_COLUMNS = (Article.text, Article.fetched_at, Article.updated_at, Article.feed_updated_at)
+
+
+def _page(text: str, fetched: datetime, updated: datetime | None, feed_updated: datetime | None) -> StoredPage:
+    return StoredPage(text, updated or fetched, feed_updated)
+
+
+def stored_versions(session: Session, source_name: str, urls: list[str]) -> dict[str, "StoredVersion"]:
+    """url -> the article this source already saw under that URL."""
     found = {}
     for batch in batches(sorted(set(urls))):
-        rows = session.execute(select(Sighting.url, Article.title, Article.text, Article.content_hash)
+        rows = session.execute(select(Sighting.url, Article.title, Article.text, Article.content_hash,
+                                      Article.id, Article.feed_updated_at)
                                .join(Article, Article.id == Sighting.article_id)
                                .where(Sighting.source == source_name, Sighting.url.in_(batch)))
-        found.update((url, (title, text, digest)) for url, title, text, digest in rows)
+        found.update((url, StoredVersion(*values)) for url, *values in rows)
     return found
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    title: str
+    text: str
+    content_hash: str | None
+    article_id: int
+    feed_updated_at: datetime | None
 
 
 def batches(items: list[str]) -> Iterator[list[str]]:

@@ -10,6 +10,7 @@ from models import Base, FetchEvent
 from models.engine import make_engine, session_scope
 from newsmon.core.records import utcnow
 from newsmon.storage.dedup import StoryFollower, recluster
+from newsmon.storage.rejected import prune_rejected
 
 
 def run(*, database_url: str | None = None, recluster_days: int = 3, keep_fetch_log_days: int = 90,
@@ -21,8 +22,9 @@ def run(*, database_url: str | None = None, recluster_days: int = 3, keep_fetch_
         pruned = session.execute(
             delete(FetchEvent).where(FetchEvent.started_at < now - timedelta(days=keep_fetch_log_days))
         ).rowcount
+        rejected_pruned = prune_rejected(session, now)
     refresh_statistics(database_url)
-    return {"relinked": relinked, "fetch_events_pruned": pruned}
+    return {"relinked": relinked, "fetch_events_pruned": pruned, "rejected_entries_pruned": rejected_pruned}
 
 
 def refresh_statistics(database_url: str | None = None) -> None:

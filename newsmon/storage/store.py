@@ -9,10 +9,11 @@ ingesting near-duplicates at the same moment still see each other's copy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Sequence
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -160,6 +161,7 @@ def _article_row(article: PreparedArticle) -> dict[str, Any]:
         title=r.title or "", text=r.text or "", summary=r.summary, authors=list(r.authors),
         language=r.language, published_at=r.published_at, fetched_at=r.fetched_at,
         content_hash=article.content_hash, relevance=article.relevance,
+        feed_updated_at=r.feed_updated_at, forwarded_from=r.forwarded_from,
     )
 
 
@@ -184,6 +186,8 @@ def _seen_again(session: Session, existing: Article, article: PreparedArticle) -
     same_page = existing.canonical_url == record.canonical_url
     if same_page and _changed_in_place(existing, article):
         return _update_in_place(session, existing, article)
+    if same_page:
+        note_feed_update(session, {existing.id: record.feed_updated_at})
     is_new_sighting = _add_sighting(session, existing.id, record)
     status = StoreStatus.DUPLICATE if is_new_sighting else StoreStatus.UNCHANGED
     return StoreResult(status, existing.id, existing.story_id)
@@ -206,12 +210,27 @@ def _update_in_place(session: Session, existing: Article, article: PreparedArtic
             session.execute(update(Article).where(Article.id == existing.id).values(
                 title=record.title or existing.title, text=record.text, summary=record.summary,
                 content_hash=article.content_hash, updated_at=utcnow(), relevance=article.relevance,
+                feed_updated_at=record.feed_updated_at or existing.feed_updated_at,
             ))
             _replace_sketch(session, existing.id, article)
     except IntegrityError:  # the new content is already stored under another URL
         return StoreResult(StoreStatus.DUPLICATE, existing.id, existing.story_id)
     session.expire(existing)
     return StoreResult(StoreStatus.UPDATED, existing.id, existing.story_id)
+
+
+def note_feed_update(session: Session, updated: dict[int, datetime | None]) -> None:
+    """Move each article's feed-declared update date forward (never back): a page refetched
+    for an edit that turned out unchanged is then not refetched at every poll."""
+    rows = [{"article": article_id, "moment": moment} for article_id, moment in updated.items() if moment]
+    if not rows:
+        return
+    table = Article.__table__
+    moment = bindparam("moment", type_=table.c.feed_updated_at.type)
+    session.connection().execute(
+        update(table).where(table.c.id == bindparam("article"),
+                            or_(table.c.feed_updated_at.is_(None), table.c.feed_updated_at < moment))
+        .values(feed_updated_at=moment), rows)
 
 
 @dataclass(eq=False)

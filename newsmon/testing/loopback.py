@@ -185,7 +185,8 @@ class LoopbackServer:
               content_type: str | None = None, headers: dict[str, str] | None = None,
               delay: float = 0, hang: bool = False, gzip: bool = False,
               chunks: Chunks | None = None) -> None:
-        """Define what `path` serves (query strings are ignored when matching).
+        """Define what `path` serves. A route without a query string answers every query of
+        its path; one with a query string (``/s/chan?before=20``) answers only that query.
 
         `chunks` streams a body generated on the fly; a callable is called per
         request, so unlike a bare generator it can be served more than once.
@@ -196,7 +197,7 @@ class LoopbackServer:
             stamp = self._route_stamp(path, data)
             self._routes[path] = _Route(
                 body=data, status=status,
-                content_type=content_type or guess_content_type(path),
+                content_type=content_type or guess_content_type(urlsplit(path).path),
                 headers=dict(headers or {}), delay=delay, hang=hang, gzip=gzip,
                 chunks=chunks, last_modified=stamp)
 
@@ -263,8 +264,10 @@ def _force_close(conn: socket.socket) -> None:
 
 
 def _route_key(path: str) -> str:
-    path = urlsplit(path).path or "/"
-    return path if path.startswith("/") else "/" + path
+    parts = urlsplit(path)
+    key = parts.path or "/"
+    key = key if key.startswith("/") else "/" + key
+    return f"{key}?{parts.query}" if parts.query else key
 
 
 def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
@@ -309,8 +312,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.loopback._record(RequestRecord(self.command, self.path, self.request_headers,
                                             time.time(), body))
         self.send_body = send_body
-        path = unquote(urlsplit(self.path).path)
-        route = self.loopback._lookup_route(path)
+        parts = urlsplit(self.path)
+        path = unquote(parts.path)
+        route = (parts.query and self.loopback._lookup_route(f"{path}?{parts.query}")) \
+            or self.loopback._lookup_route(path)
         if route is not None:
             self._serve_route(route)
         else:

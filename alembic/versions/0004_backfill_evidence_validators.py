@@ -1,6 +1,6 @@
 """backfill checkpoints, historical alerts, crawl validators, evidence captures
 
-Revision ID: 0021
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-04
 """
@@ -9,7 +9,7 @@ from alembic import op
 
 from models.types import UTCDateTime
 
-revision = '0021'
+revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
