@@ -2,11 +2,11 @@
 
 Full-text search has one code path that picks the dialect's index: SQLite
 FTS5 (``articles_fts``) or the PostgreSQL ``search_vector`` column. User text
-is parsed into words and phrases and always passed as a bound parameter.
+is parsed by newsmon.analysis.boolean_query (OR, NOT, phrases, prefixes,
+NEAR), compiled for the dialect and always passed as a bound parameter.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Iterator, Sequence
@@ -15,16 +15,12 @@ from sqlalchemy import Row, Select, and_, bindparam, column, func, literal_colum
 from sqlalchemy.orm import Session
 
 from models import Article, FetchEvent, Sighting, Source
+from newsmon.analysis.boolean_query import Node, QueryError, fts5_expression, parse_query, tsquery_expression
 from newsmon.core.errors import NewsmonError
 
-WORD = re.compile(r"\w+", re.UNICODE)
 ARTICLE_FIELDS = ("id", "url", "canonical_url", "title", "source", "published_at", "fetched_at",
                   "language", "story_id", "duplicate_of", "relevance")
 DETAIL_FIELDS = ("text", "summary", "authors")
-
-
-class QueryError(NewsmonError, ValueError):
-    """A search the user wrote that cannot be run, with a one-line reason."""
 
 
 class NotFound(NewsmonError, LookupError):
@@ -41,54 +37,6 @@ class Filters:
     min_relevance: float | None = None
 
 
-@dataclass(frozen=True)
-class Term:
-    words: tuple[str, ...]     # several words: a phrase
-    prefix: bool = False       # written with a trailing *
-
-
-def parse_query(query: str) -> list[Term]:
-    """Words, "quoted phrases" and prefix* terms, all required (AND)."""
-    if query.count('"') % 2:
-        raise QueryError("unbalanced quotes in the search text")
-    terms = []
-    for index, chunk in enumerate(query.split('"')):
-        if index % 2:  # inside quotes: one phrase
-            words = tuple(WORD.findall(chunk.casefold()))
-            if words:
-                terms.append(Term(words))
-            continue
-        for token in chunk.split():
-            words = tuple(WORD.findall(token.casefold()))
-            if words:
-                terms.append(Term(words, prefix=token.endswith("*")))
-    if not terms:
-        raise QueryError("the search text has no words to look for")
-    return terms
-
-
-def fts5_expression(terms: list[Term]) -> str:
-    """An FTS5 MATCH expression: every word quoted, so no user text is read as an operator."""
-    parts = []
-    for term in terms:
-        phrase = '"' + " ".join(term.words) + '"'
-        parts.append(phrase + ("*" if term.prefix else ""))
-    return " AND ".join(parts)
-
-
-def tsquery_expression(terms: list[Term]) -> str:
-    """A PostgreSQL to_tsquery('simple', ...) expression with every lexeme quoted."""
-    def lexeme(word: str, prefix: bool) -> str:
-        return "'" + word.replace("'", "''").replace("\\", "") + "'" + (":*" if prefix else "")
-
-    parts = []
-    for term in terms:
-        last = len(term.words) - 1
-        words = [lexeme(word, term.prefix and i == last) for i, word in enumerate(term.words)]
-        parts.append("(" + " <-> ".join(words) + ")")
-    return " & ".join(parts)
-
-
 def search(session: Session, query: str | None = None, filters: Filters = Filters(),
            *, every_copy: bool = False, limit: int = 20) -> list[dict]:
     """Matching articles, best match first then newest; one row per story unless every_copy.
@@ -96,13 +44,62 @@ def search(session: Session, query: str | None = None, filters: Filters = Filter
     No query: newest first. Pages of candidates are read lazily, only as many
     as it takes to fill `limit` rows once copies of a shown story are skipped.
     """
-    terms = parse_query(query) if query else None
+    return _search(session, parse_query(query) if query else None, filters, every_copy, limit)
+
+
+def _search(session: Session, terms: Node | None, filters: Filters, every_copy: bool, limit: int) -> list[dict]:
     _plan_each_query(session)
     if terms:
         pages = _ranked_windows(session, terms, filters)
     else:
         pages = _newest_pages(session, filters, page_size=max(limit * 2, 50))
     return _first_rows(pages, limit, every_copy)
+
+
+# --- pages with a total: listings say when they are cut ---------------------------------
+
+COUNT_CAP = 1000  # counting stops here: "1,000+" costs milliseconds, an exact count of a common word does not
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict]
+    offset: int
+    total: int            # rows there are (stories unless every_copy), at least this many when capped
+    capped: bool = False
+
+    @property
+    def total_text(self) -> str:
+        return f"{self.total:,}+" if self.capped else f"{self.total:,}"
+
+    @property
+    def is_cut(self) -> bool:
+        return self.capped or self.offset + len(self.rows) < self.total
+
+    def footer(self, option: str = "--limit") -> str:
+        first = f"{self.offset + 1:,}-{self.offset + len(self.rows):,}" if self.offset else f"{len(self.rows):,}"
+        return f"showing {first} of {self.total_text} ({option})"
+
+
+def search_page(session: Session, query: str | None = None, filters: Filters = Filters(), *,
+                every_copy: bool = False, limit: int = 20, offset: int = 0) -> Page:
+    """One page of `search` (rows offset..offset+limit) with the number of rows there are."""
+    terms = parse_query(query) if query else None
+    rows = _search(session, terms, filters, every_copy, offset + limit)[offset:]
+    total, capped = count_matches(session, terms, filters, every_copy)
+    return Page(rows, offset, max(total, offset + len(rows)), capped)
+
+
+def count_matches(session: Session, terms: Node | None, filters: Filters, every_copy: bool,
+                  cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """(matching stories, or articles with every_copy; True when more than `cap` articles matched)."""
+    statement = filtered(select(Article.id, Article.story_id), filters)
+    if terms:
+        statement = full_text_index(session, terms).matching(statement)
+    found = statement.limit(cap + 1).subquery()
+    articles, stories = session.execute(select(
+        func.count(), func.count(func.distinct(func.coalesce(found.c.story_id, -found.c.id))))).one()
+    return (articles if every_copy else stories), articles > cap
 
 
 def _plan_each_query(session: Session) -> None:
@@ -174,7 +171,7 @@ RANK_WINDOW = 200
 TITLE_WEIGHT = 2.5
 
 
-def _ranked_windows(session: Session, terms: list[Term], filters: Filters,
+def _ranked_windows(session: Session, terms: Node, filters: Filters,
                     window: int = RANK_WINDOW) -> Iterator[Sequence[Row]]:
     index = full_text_index(session, terms)
     below = None
@@ -188,7 +185,7 @@ def _ranked_windows(session: Session, terms: list[Term], filters: Filters,
         below = min(ids)
 
 
-def full_text_index(session: Session, terms: list[Term]) -> "SqliteFullText | PostgresFullText":
+def full_text_index(session: Session, terms: Node) -> "SqliteFullText | PostgresFullText":
     if session.get_bind().dialect.name == "postgresql":
         return PostgresFullText(tsquery_expression(terms))
     return SqliteFullText(fts5_expression(terms))
@@ -234,6 +231,9 @@ class PostgresFullText:
 
     def tsquery(self):
         return func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("fts", self.expression))
+
+    def matching(self, statement: Select) -> Select:
+        return statement.where(self.vector.op("@@")(self.tsquery()))
 
     def newest_matches(self, session: Session, filters: Filters, below: int | None, count: int) -> list[int]:
         """Ids of the `count` newest matches passing the filters, looked for in ever wider id spans.
