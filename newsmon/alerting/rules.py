@@ -50,6 +50,7 @@ from models import Alert, AlertDelivery, Article, PipelineState, Story
 from models.engine import session_scope
 from models.types import as_utc
 from newsmon.alerting import delivery as notify
+from newsmon.alerting.saved_search_alerts import raise_saved_search_alerts
 from newsmon.core.config import ConfigError
 from newsmon.analysis.escalation import ConceptMatch, Lexicon, describe, load_lexicon
 from newsmon.core.records import utcnow
@@ -122,6 +123,8 @@ def evaluate_and_deliver(*, database_url: str | None = None, now: datetime | Non
         evaluated += batch.articles
         if not batch.more:
             break
+    with session_scope(database_url, write=True) as session:
+        raised += _alerts_by_id(session, raise_saved_search_alerts(session, now or utcnow()))
     delivery = notify.deliver_pending(database_url, channels, now=now)
     return AlertsReport(raised=len(raised), by_kind=dict(Counter(a.kind for a in raised)),
                         delivered=delivery["delivered"], failed=delivery["failed"], evaluated_articles=evaluated)

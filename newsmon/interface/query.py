@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Iterator, Sequence
 
-from sqlalchemy import Row, Select, and_, bindparam, column, func, literal_column, or_, select, table, text
+from sqlalchemy import Row, Select, and_, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
-from models import Article, FetchEvent, Sighting, Source
-from newsmon.analysis.boolean_query import Node, QueryError, fts5_expression, parse_query, tsquery_expression
+from models import Alert, AlertDelivery, Article, FetchEvent, Revision, Sighting, Source
+from newsmon.analysis.boolean_query import Node, fts5_expression, parse_query, tsquery_expression
+from newsmon.analysis.boolean_query import QueryError  # noqa: F401  (callers catch it from here)
 from newsmon.core.errors import NewsmonError
+from newsmon.storage.fulltext import FTS_TABLE, SEARCH_VECTOR, fts5_matching, to_tsquery, tsquery_matching
 
 ARTICLE_FIELDS = ("id", "url", "canonical_url", "title", "source", "published_at", "fetched_at",
                   "language", "story_id", "duplicate_of", "relevance")
@@ -35,6 +37,7 @@ class Filters:
     language: str | None = None
     story: int | None = None
     min_relevance: float | None = None
+    sources: tuple[str, ...] | None = None   # any of these (e.g. the outlets of one country)
 
 
 def search(session: Session, query: str | None = None, filters: Filters = Filters(),
@@ -129,6 +132,8 @@ def filtered(statement: Select, filters: Filters) -> Select:
 def _filtered_except_period(statement: Select, filters: Filters) -> Select:
     if filters.source:
         statement = statement.where(Article.source == filters.source)
+    if filters.sources is not None:
+        statement = statement.where(Article.source.in_(filters.sources))
     if filters.language:
         statement = statement.where(Article.language == filters.language)
     if filters.story is not None:
@@ -200,11 +205,10 @@ class SqliteFullText:
     """The FTS5 table articles_fts (rowid = article id); the expression is a bound parameter."""
 
     expression: str
-    fts = table("articles_fts", column("rowid"))
+    fts = FTS_TABLE
 
     def matching(self, statement: Select) -> Select:
-        return statement.join(self.fts, self.fts.c.rowid == Article.id).where(
-            text("articles_fts MATCH :fts").bindparams(fts=self.expression))
+        return fts5_matching(statement, self.expression)
 
     def newest_matches(self, session: Session, filters: Filters, below: int | None, count: int) -> list[int]:
         """Ids of the `count` newest matches passing the filters: FTS5 reads its index by rowid, newest first."""
@@ -227,13 +231,13 @@ class PostgresFullText:
     """The generated tsvector column articles.search_vector with its GIN index."""
 
     expression: str
-    vector = literal_column("articles.search_vector")
+    vector = SEARCH_VECTOR
 
     def tsquery(self):
-        return func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("fts", self.expression))
+        return to_tsquery(self.expression)
 
     def matching(self, statement: Select) -> Select:
-        return statement.where(self.vector.op("@@")(self.tsquery()))
+        return tsquery_matching(statement, self.expression)
 
     def newest_matches(self, session: Session, filters: Filters, below: int | None, count: int) -> list[int]:
         """Ids of the `count` newest matches passing the filters, looked for in ever wider id spans.
@@ -251,8 +255,7 @@ class PostgresFullText:
         top = below if below is not None else (session.scalar(select(func.max(Article.id))) or 0) + 1
         span = count * 5
         while True:
-            statement = filtered(select(Article.id), filters).where(
-                Article.id < top, self.vector.op("@@")(self.tsquery()))
+            statement = self.matching(filtered(select(Article.id), filters).where(Article.id < top))
             if span < top:
                 statement = statement.where(Article.id >= top - span)
             ids = list(session.scalars(statement.order_by((Article.id + 0).desc()).limit(count)))
@@ -359,3 +362,78 @@ def fetch_log(session: Session, source: str | None = None, limit: int = 50) -> l
         statement = statement.where(FetchEvent.source == source)
     return [{c.name: getattr(event, c.name) for c in FetchEvent.__table__.columns}
             for event in session.scalars(statement)]
+
+
+def check_filter_values(session: Session, filters: Filters) -> None:
+    """An unknown --source or --lang is a mistake to name, not an empty result to show."""
+    if filters.source and not _exists(session, select(Source.id).where(Source.name == filters.source)) \
+            and not _exists(session, select(Article.id).where(Article.source == filters.source)):
+        known = list(session.scalars(select(Source.name).order_by(Source.name)))
+        raise QueryError(f"unknown source {filters.source!r} (known: {_some(known)})")
+    if filters.language and not _exists(session, select(Article.id).where(Article.language == filters.language)):
+        stored = sorted(filter(None, session.scalars(select(Article.language).distinct())))
+        raise QueryError(f"no stored article is in language {filters.language!r} (stored: {_some(stored)})")
+
+
+def _exists(session: Session, statement: Select) -> bool:
+    return session.scalar(statement.limit(1)) is not None
+
+
+def _some(names: list[str], shown: int = 20) -> str:
+    if not names:
+        return "none yet"
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def count_alerts(session: Session, since: datetime | None, min_severity: int) -> int:
+    statement = select(func.count()).select_from(Alert).where(Alert.severity >= min_severity)
+    if since is not None:
+        statement = statement.where(Alert.created_at >= since)
+    return session.scalar(statement)
+
+
+def newest_matches(session: Session, query: str | None, filters: Filters, *, every_copy: bool = False,
+                   limit: int = 50) -> list[dict]:
+    """The newest stored matches first (what a feed reader follows), one per story unless every_copy."""
+    terms = parse_query(query) if query else None
+    if not terms:
+        return _search(session, None, filters, every_copy, limit)
+    _plan_each_query(session)
+    ids = full_text_index(session, terms).newest_matches(session, filters, None, max(limit * 4, RANK_WINDOW))
+    rows = session.execute(select(*_listing_columns()).where(Article.id.in_(ids)).order_by(Article.id.desc())).all()
+    return _first_rows([rows], limit, every_copy)
+
+
+def story_copies(session: Session, story_id: int) -> list[dict]:
+    statement = select(*_listing_columns()).where(Article.story_id == story_id).order_by(Article.id)
+    return [article_dict(row) for row in session.execute(statement)]
+
+
+def revisions(session: Session, article_id: int) -> list[dict]:
+    """Earlier versions of an article, oldest first."""
+    statement = select(Revision).where(Revision.article_id == article_id).order_by(Revision.id)
+    return [{"title": r.title, "text": r.text, "replaced_at": r.replaced_at} for r in session.scalars(statement)]
+
+
+def outlet_countries(session: Session) -> dict[str, list[str]]:
+    """Country code (sources.yaml `country`) -> the names of its sources."""
+    countries: dict[str, list[str]] = {}
+    for name, settings in session.execute(select(Source.name, Source.settings).order_by(Source.name)):
+        country = (settings or {}).get("country")
+        if country:
+            countries.setdefault(country, []).append(name)
+    return countries
+
+
+def alert_detail(session: Session, alert_id: int) -> dict:
+    """One alert with the fields of `newsmon alerts --format json`."""
+    from newsmon.alerting.delivery import alert_fields
+
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"no alert with id {alert_id}")
+    url = session.scalar(select(Article.url).where(Article.id == alert.article_id)) if alert.article_id else None
+    states = session.execute(select(AlertDelivery.channel, AlertDelivery.status, AlertDelivery.last_error)
+                             .where(AlertDelivery.alert_id == alert_id).order_by(AlertDelivery.channel)).all()
+    return {**alert_fields(alert, url), "delivered": [channel for channel, status, _ in states if status == "delivered"],
+            "failed": {channel: error for channel, status, error in states if status == "failed"}}
