@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from typing import Optional
 
 import typer
@@ -37,8 +38,26 @@ def serve(
         url = database_url()
         check_database_exists(url)
         app = create_app(url, token=token)
-        typer.echo(f"newsmon web app on http://{host}:{port}/ (read-only{', token required' if token else ''})",
+        listening = _bind(host, port)
+        bound = listening.getsockname()[1]
+        shown = f"[{host}]" if ":" in host else host
+        typer.echo(f"newsmon web app on http://{shown}:{bound}/ (read-only{', token required' if token else ''})",
                    err=True)
-        uvicorn.run(app, host=host, port=port, log_level=os.environ.get("NEWSMON_WEB_LOG", "warning"))
+        server = uvicorn.Server(uvicorn.Config(app, log_level=os.environ.get("NEWSMON_WEB_LOG", "warning")))
+        server.run(sockets=[listening])
 
     run_guarded(action)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that --port 0 can say which port it got."""
+    try:
+        family, kind, _proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        listening = socket.socket(family, kind)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(address)
+    except OSError as error:
+        from newsmon.interface.cli import UserError
+
+        raise UserError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    return listening

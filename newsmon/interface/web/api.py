@@ -15,8 +15,15 @@ from newsmon.interface.web.params import (
 )
 from newsmon.storage.saved_searches import listing
 
-router = APIRouter(prefix="/api", tags=["api"])
-MAX_ID = 2**63 - 1
+class Problem(BaseModel):
+    detail: str   # one line
+
+
+ERRORS = {400: {"model": Problem, "description": "a parameter or query that cannot run"},
+          404: {"model": Problem, "description": "no such thing"},
+          503: {"model": Problem, "description": "the database cannot answer"}}
+router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (int4 on PostgreSQL)
 
 
 class Article(BaseModel):

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 
 from newsmon.core.errors import NewsmonError, one_line
 from newsmon.interface.web import api, feeds, pages
@@ -45,7 +45,7 @@ def _newsmon_error(request: Request, error: NewsmonError) -> Response:
 
 def _database_error(request: Request, error: DBAPIError) -> Response:
     # e.g. a value PostgreSQL refuses (a NUL byte): the request's fault; a lost server: ours
-    status = 400 if isinstance(error.orig, Exception) and "DataError" in type(error.orig).__name__ else 503
+    status = 400 if isinstance(error, DataError) else 503
     return _error(request, status, f"the database could not answer: {one_line(error.orig or error)}")
 
 

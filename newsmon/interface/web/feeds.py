@@ -11,9 +11,10 @@ from fastapi.responses import Response
 from newsmon.alerting.rules import list_alerts
 from newsmon.interface.query import newest_matches
 from newsmon.interface.saved import load
+from newsmon.interface.web.api import ERRORS
 from newsmon.interface.web.database import reading
 
-router = APIRouter(prefix="/feeds", tags=["feeds"])
+router = APIRouter(prefix="/feeds", tags=["feeds"], responses=ERRORS)
 ATOM = "http://www.w3.org/2005/Atom"
 ENTRIES = 50
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -56,7 +57,11 @@ def atom_feed(request: Request, feed_id: str, title: str, entries: Iterable[dict
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
-@router.get("/alerts.atom", summary="Alerts as an Atom feed", response_class=Response)
+ATOM_RESPONSE = {200: {"content": {"application/atom+xml": {"schema": {"type": "string"}}},
+                       "description": "an Atom 1.0 feed"}}
+
+
+@router.get("/alerts.atom", summary="Alerts as an Atom feed", response_class=Response, responses=ATOM_RESPONSE)
 def alerts_feed(request: Request, min_severity: Annotated[int, Query(ge=1, le=3)] = 1) -> Response:
     with reading(request.app.state.engine) as session:
         alerts = list_alerts(session, min_severity=min_severity, limit=ENTRIES)
@@ -77,7 +82,7 @@ def _alert_summary(alert: dict) -> str:
 
 
 @router.get("/searches/{name}.atom", summary="A saved search's newest matches as an Atom feed",
-            response_class=Response)
+            response_class=Response, responses=ATOM_RESPONSE)
 def saved_search_feed(request: Request, name: Annotated[str, Path(max_length=100)]) -> Response:
     with reading(request.app.state.engine) as session:
         saved = load(session, name)
