@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import subprocess
@@ -83,6 +82,8 @@ def test_saved_searches_from_the_cli(stored):
     exported = newsmon(url, "export", "--saved", "ganja-en", "--out", "-")
     assert sorted(json.loads(line)["id"] for line in exported.stdout.splitlines()) == \
         sorted([ids["ganja"], ids["ganja-copy"]])
+    lonely = newsmon(url, "search", "ganja", "--alert")
+    assert lonely.returncode == 1 and "--alert goes with --save NAME" in lonely.stderr
     bad = newsmon(url, "search", "ganja", "--save", "no spaces/please")
     assert bad.returncode == 1 and "a saved search name is" in bad.stderr
     broken = newsmon(url, "search", "ganja OR", "--save", "broken")

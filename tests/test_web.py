@@ -116,6 +116,7 @@ def test_api_search_pages_with_cursor_and_total(site):
     ("/api/search", {"since": "yesterday"}, 400, "not a date"),
     ("/api/search", {"since": "99999999999d"}, 400, "out of range"),
     ("/api/search", {"country": "ZZ"}, 400, "no source has country 'ZZ'"),
+    ("/api/search", {"source": "outlet-zz"}, 400, "unknown source 'outlet-zz'"),
     ("/api/search", {"cursor": "garbage"}, 400, "not a cursor"),
     ("/api/articles/424242", {}, 404, "no article with id 424242"),
     ("/feeds/searches/nothing.atom", {}, 404, "no saved search named 'nothing'"),

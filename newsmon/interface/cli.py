@@ -188,6 +188,8 @@ def search(
         from newsmon.interface.cli_searches import save_search
         from newsmon.interface.query import ARTICLE_FIELDS, Filters, check_filter_values, search_page
 
+        if alert and not save:
+            raise UserError("--alert goes with --save NAME: it makes the saved search an alert channel")
         filters = Filters(since=parse_when(since, "--since"), until=parse_when(until, "--until"),
                           source=source, language=lang, story=story, min_relevance=min_relevance)
         check_database_exists(database_url())
@@ -260,10 +262,9 @@ def alerts(
     """Escalation alerts, newest first."""
     def action():
         from newsmon.alerting.rules import list_alerts
-
-        check_database_exists(database_url())
         from newsmon.interface.query import Page, count_alerts
 
+        check_database_exists(database_url())
         after = parse_when(since, "--since")
         with session_scope() as session:
             rows = list_alerts(session, since=after, min_severity=min_severity, limit=limit)

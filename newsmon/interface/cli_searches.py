@@ -30,10 +30,12 @@ def searches(ctx: typer.Context,
     if ctx.invoked_subcommand:
         return
     from newsmon.interface import render as output
-    from newsmon.interface.cli import check_database_exists, run_guarded
+    from newsmon.interface.cli import UserError, check_database_exists, run_guarded
     from newsmon.storage.saved_searches import listing
 
     def action():
+        if fmt not in (None, *output.FORMATS):
+            raise UserError(f"--format: one of {', '.join(output.FORMATS)}, not {fmt!r}")
         check_database_exists(database_url())
         with session_scope() as session:
             rows = listing(session)

@@ -10,7 +10,7 @@ from fastapi import Query
 from sqlalchemy.orm import Session
 
 from newsmon.core.errors import NewsmonError
-from newsmon.interface.query import Filters, QueryError, outlet_countries
+from newsmon.interface.query import Filters, QueryError, check_filter_values, outlet_countries
 
 MAX_LIMIT = 200
 MAX_OFFSET = 10_000
@@ -49,8 +49,10 @@ class SearchParams:
             if self.country not in countries:
                 raise QueryError(f"no source has country {self.country!r} (known: {', '.join(countries) or 'none'})")
             sources = tuple(countries[self.country])
-        return Filters(since=parse_when(self.since, "since"), until=parse_when(self.until, "until"),
-                       source=self.source or None, language=self.lang or None, sources=sources)
+        filters = Filters(since=parse_when(self.since, "since"), until=parse_when(self.until, "until"),
+                          source=self.source or None, language=self.lang or None, sources=sources)
+        check_filter_values(session, filters)
+        return filters
 
     def query(self) -> str | None:
         return self.q.strip() if self.q and self.q.strip() else None
