@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from newsmon.analysis.boolean_query import (
-    And, Near, Not, Or, QueryError, Term, fts5_expression, parse_query, tsquery_expression,
+    And, Near, Not, Or, QueryError, Term, fts5_expression, parse_query, tsquery_expression, uses_positions,
 )
 from test_query import corpus, run_search, titles
 
@@ -58,6 +58,13 @@ def test_compiled_expressions_quote_every_word():
     assert tsquery_expression(hostile) == "(('ganja') | (('x') & ('y') & ('z') & ('near' <-> '2')))"
 
 
+def test_which_queries_compare_positions():
+    assert not uses_positions(parse_query("ganja OR (missile -strike) brussel*"))
+    assert uses_positions(parse_query('ganja -"missile strike"'))
+    assert uses_positions(parse_query("ganja OR NEAR(a b)"))
+    assert uses_positions(parse_query("Nagorno-Karabakh"))
+
+
 @pytest.fixture
 def stored(db_url):
     corpus(db_url)
@@ -79,3 +86,21 @@ def stored(db_url):
 def test_boolean_search_finds_the_same_on_both_databases(stored, query, expected):
     found = {title.replace("hits", "on") for title in titles(run_search(stored, query))}
     assert found == expected
+
+
+def test_totals_are_exact_or_say_they_are_a_lower_bound(stored, monkeypatch):
+    from models.engine import session_scope
+    from newsmon.interface import query
+
+    with session_scope(stored) as session:
+        whole = query.search_page(session, "ganja", limit=5)
+        cut = query.search_page(session, "ganja", limit=1)
+        monkeypatch.setattr(query, "COUNT_CAP", 1)
+        capped = query.search_page(session, "ganja", limit=1)
+        monkeypatch.setattr(query, "COUNT_SPAN", 1)   # PostgreSQL counts phrases among the newest ids only
+        phrase = query.search_page(session, '"strike on"', limit=1)
+        postgres = session.get_bind().dialect.name == "postgresql"
+    assert (whole.total, whole.capped, whole.footer()) == (2, False, "showing 2 of 2 (--limit)")
+    assert (cut.total, cut.capped, cut.is_cut, cut.footer()) == (2, False, True, "showing 1 of 2 (--limit)")
+    assert capped.capped and capped.is_cut and capped.total_text.endswith("+")
+    assert (phrase.total_text, phrase.is_cut) == (("1+", True) if postgres else ("2", True))

@@ -268,3 +268,14 @@ def wanted_terms(node: Node) -> list[Term]:
     if isinstance(node, Not):
         return []
     return [term for child in node.nodes for term in wanted_terms(child)]
+
+
+def uses_positions(node: Node) -> bool:
+    """Phrases and NEAR compare word positions: an index tells which texts have the words, not where."""
+    if isinstance(node, Term):
+        return len(node.words) > 1
+    if isinstance(node, Near):
+        return True
+    if isinstance(node, Not):
+        return uses_positions(node.node)
+    return any(uses_positions(child) for child in node.nodes)
