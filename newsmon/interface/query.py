@@ -107,7 +107,7 @@ def count_matches(session: Session, terms: Node | None, filters: Filters, every_
         if uses_positions(terms) and session.get_bind().dialect.name == "postgresql":
             statement, partial = _newest_span(session, statement)
     found = statement.limit(cap + 1).subquery()
-    with _bitmap_scans(session):
+    with _bitmap_scans(session, bool(terms)):
         articles, stories = session.execute(select(
             func.count(), func.count(func.distinct(func.coalesce(found.c.story_id, -found.c.id))))).one()
     return (articles if every_copy else stories), articles > cap or partial
@@ -124,14 +124,14 @@ def _newest_span(session: Session, statement: Select) -> tuple[Select, bool]:
 
 
 @contextmanager
-def _bitmap_scans(session: Session) -> Iterator[None]:
+def _bitmap_scans(session: Session, searching: bool) -> Iterator[None]:
     """PostgreSQL: find the first matches through the GIN index, not by testing rows in table order.
 
     For a common word the planner scans the table and reads (detoasts) each
     row's tsvector until the LIMIT: 82 ms at 100,000 articles, where a bitmap
     of the index yields the same 1,001 ids in 11-18 ms (bench/api_bench.py).
     """
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = searching and session.get_bind().dialect.name == "postgresql"
     if postgres:
         session.execute(text("SET LOCAL enable_seqscan = off"))
     yield
