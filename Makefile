@@ -8,7 +8,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN ?= sqlite:///$(CURDIR)/var/airflow/airflow.db
 
-.PHONY: venv test demo airflow clean
+.PHONY: venv test demo airflow clean browser
 
 venv: $(STAMP)
 
@@ -18,7 +18,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $(STAMP)
 
-test: venv
+# The web app's browser test drives Debian's chromium through chromedriver (tests/test_browser.py).
+browser:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver)
+
+test: venv browser
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -ra
 

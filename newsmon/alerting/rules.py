@@ -52,6 +52,7 @@ from models.dialect import insert, lock_for_ingest
 from models.engine import session_scope
 from models.types import as_utc
 from newsmon.alerting import delivery as notify
+from newsmon.alerting.saved_search_alerts import raise_saved_search_alerts
 from newsmon.core.config import ConfigError, config_path
 from newsmon.analysis.escalation import ConceptMatch, Lexicon, describe, load_lexicon
 from newsmon.core.records import utcnow
@@ -71,6 +72,8 @@ class AlertKind(StrEnum):
     KEYWORD = "keyword"       # an escalation concept in a story
     NEW_TERM = "new_term"     # a concept or place not seen during the quiet period
     SPIKE = "spike"           # many stories with escalation language at once
+    SILENCE = "silence"       # an outlet or a side went quiet (alerting/silence.py)
+    SEARCH = "search"         # a new match of a saved search with --alert (alerting/saved_search_alerts.py)
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,8 @@ def evaluate_and_deliver(*, database_url: str | None = None, now: datetime | Non
         evaluated += batch.articles
         if not batch.more:
             break
+    with session_scope(database_url, write=True) as session:
+        raised += _alerts_by_id(session, raise_saved_search_alerts(session, now or utcnow()))
     delivery = notify.deliver_pending(database_url, channels, now=now)
     return AlertsReport(raised=len(raised), by_kind=dict(Counter(a.kind for a in raised)),
                         delivered=delivery["delivered"], failed=delivery["failed"], evaluated_articles=evaluated)

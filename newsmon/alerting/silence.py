@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from models import Alert, Source
 from newsmon.core.config import SilenceConfig, SourceConfig
 from newsmon.sources.staleness import is_stale, rhythm
-from newsmon.storage.store import insert
+from models.dialect import insert
 
 OUTLET_SEVERITY = 1
 SIDE_SEVERITY = 2      # a whole side gone quiet: a blackout, or a story being held back

@@ -6,6 +6,7 @@ one line on stderr and exit non-zero; they never show a traceback.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from datetime import datetime, timedelta, timezone
@@ -27,6 +28,14 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 
 
+@app.callback()
+def database_option(database: Optional[str] = typer.Option(
+        None, "--database", metavar="URL", help="SQLAlchemy URL of the database, for every command "
+        "(default: NEWSMON_DATABASE_URL, else var/newsmon.db)")) -> None:
+    if database:  # through the environment, so subprocesses (crawls) use it too
+        os.environ["NEWSMON_DATABASE_URL"] = database
+
+
 class Format(str, Enum):
     table = "table"
     json = "json"
@@ -40,6 +49,12 @@ UntilOption = typer.Option(None, "--until", help="same forms as --since; exclusi
 
 class UserError(NewsmonError):
     """A bad option value; shown as one line."""
+
+
+def say_if_cut(page) -> None:
+    """A listing never cuts silently: "showing 20 of 37 (--limit)" on stderr."""
+    if page.is_cut:
+        typer.echo(page.footer(), err=True)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -164,22 +179,29 @@ def search(
     min_relevance: Optional[float] = typer.Option(None, "--min-relevance", help="0..1"),
     every_copy: bool = typer.Option(False, "--all", help="every stored article, near-duplicates included"),
     limit: int = typer.Option(20, "--limit", min=1, help="at most this many rows"),
+    save: Optional[str] = typer.Option(None, "--save", metavar="NAME", help="also save this search as NAME"),
+    alert: bool = typer.Option(False, "--alert", help="with --save: new matches raise alerts"),
     fmt: Optional[Format] = FormatOption,
 ) -> None:
-    """Full-text search; one row per story unless --all."""
+    """Full-text search: words, OR, -word/NOT, "phrases", prefix*, NEAR(a b, 5); one row per story unless --all."""
     def action():
-        from newsmon.interface.query import Filters, QueryError, search as run_search
+        from newsmon.interface.cli_searches import save_search
+        from newsmon.interface.query import ARTICLE_FIELDS, Filters, check_filter_values, search_page
 
+        if alert and not save:
+            raise UserError("--alert goes with --save NAME: it makes the saved search an alert channel")
         filters = Filters(since=parse_when(since, "--since"), until=parse_when(until, "--until"),
                           source=source, language=lang, story=story, min_relevance=min_relevance)
         check_database_exists(database_url())
         with session_scope() as session:
-            try:
-                rows = run_search(session, query, filters, every_copy=every_copy, limit=limit)
-            except QueryError as error:
-                raise UserError(str(error)) from None
-        output.render_rows(rows, _fmt(fmt), ["id", "published_at", "source", "language", "title", "story_id"],
-                           title=f"search: {query}" if query else "newest articles")
+            check_filter_values(session, filters)
+            page = search_page(session, query, filters, every_copy=every_copy, limit=limit)
+        if save:
+            save_search(save, query, dict(source=source, lang=lang, since=since, until=until,
+                                          min_relevance=min_relevance, all=every_copy), alert=alert)
+        output.render_rows(page.rows, _fmt(fmt), ["id", "published_at", "source", "language", "title", "story_id"],
+                           title=f"search: {query}" if query else "newest articles", fields=ARTICLE_FIELDS)
+        say_if_cut(page)
 
     run_guarded(action)
 
@@ -256,12 +278,16 @@ def alerts(
     """Escalation alerts, newest first."""
     def action():
         from newsmon.alerting.rules import list_alerts
+        from newsmon.interface.query import Page, count_alerts
 
         check_database_exists(database_url())
+        after = parse_when(since, "--since")
         with session_scope() as session:
-            rows = list_alerts(session, since=parse_when(since, "--since"), min_severity=min_severity, limit=limit)
+            rows = list_alerts(session, since=after, min_severity=min_severity, limit=limit)
+            total = count_alerts(session, after, min_severity) if len(rows) == limit else len(rows)
         output.render_rows(rows, _fmt(fmt), ["id", "created_at", "kind", "severity", "message", "location",
                                               "delivered", "failed"], title="alerts")
+        say_if_cut(Page(rows, 0, total))
 
     run_guarded(action)
 
@@ -292,29 +318,40 @@ class ExportFormat(str, Enum):
 
 @app.command()
 def export(
-    fmt: ExportFormat = typer.Option(..., "--format", "-f", help="csv, jsonl or parquet"),
-    out: Path = typer.Option(..., "--out", "-o", help="the file to write"),
+    fmt: Optional[ExportFormat] = typer.Option(None, "--format", "-f", help="csv, jsonl or parquet (default: from --out's extension; jsonl on stdout)"),
+    out: Path = typer.Option(..., "--out", "-o", help="the file to write; - for stdout"),
     since: Optional[str] = SinceOption,
     until: Optional[str] = UntilOption,
     source: Optional[str] = typer.Option(None, "--source", help="source name"),
     lang: Optional[str] = typer.Option(None, "--lang", help="language code, e.g. ru"),
+    saved: Optional[str] = typer.Option(None, "--saved", metavar="NAME", help="the articles of a saved search (`newsmon searches`)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ) -> None:
     """Export articles (every field, story and duplicate links) for pandas, DuckDB, spreadsheets."""
     def action():
-        from newsmon.interface.export import count_rows, export as write, progress_bar
-        from newsmon.interface.query import Filters
+        from newsmon.interface.export import count_rows, export as write, format_for, progress_bar
+        from newsmon.interface.query import Filters, check_filter_values
 
+        target = None if str(out) == "-" else out
+        kind = format_for(target, fmt.value if fmt else None)
         filters = Filters(since=parse_when(since, "--since"), until=parse_when(until, "--until"),
                           source=source, language=lang)
-        check_output_folder(out)
+        if target:
+            check_output_folder(target)
         check_database_exists(database_url())
-        show_progress = not quiet and sys.stderr.isatty()
+        show_progress = target is not None and not quiet and sys.stderr.isatty()
         with session_scope() as session:
-            total = count_rows(session, filters) if show_progress else None
+            query = None
+            if saved:
+                from newsmon.interface.saved import load
+
+                search = load(session, saved)
+                filters, query = search.combined(filters), search.query
+            check_filter_values(session, filters)
+            total = count_rows(session, filters, query) if show_progress else None
             with progress_bar(total, show_progress) as advance:
                 try:
-                    written = write(session, out, fmt.value, filters, on_batch=advance)
+                    written = write(session, target, kind, filters, on_batch=advance, query=query)
                 except OSError as error:
                     raise cannot_write(out, error) from None
         if show_progress:
@@ -373,6 +410,10 @@ from newsmon.interface import cli_backfill  # noqa: E402  (it imports this modul
 
 app.command("backfill")(cli_backfill.backfill)
 from newsmon.interface import cli_sources  # noqa: E402,F401  (sources discover, rescore)
+from newsmon.interface import cli_searches, cli_serve  # noqa: E402  (commands in modules of their own)
+
+cli_searches.register(app)
+cli_serve.register(app)
 
 
 def main() -> None:

@@ -16,12 +16,16 @@ import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+import sys
+from typing import IO, Callable, Iterable, Iterator
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from models import Article, Source, Story
+from newsmon.analysis.boolean_query import parse_query
+from newsmon.core.errors import NewsmonError
+from newsmon.storage.fulltext import matching
 from newsmon.interface.render import csv_cell, to_jsonable
 from newsmon.interface.query import Filters, filtered
 
@@ -35,17 +39,22 @@ OUTLET_FIELDS = ("outlet", "source_country", "outlet_type")
 FIELDS = ARTICLE_COLUMNS + OUTLET_FIELDS + ("story_article_count", "story_outlet_count")
 
 
-def export_statement(filters: Filters) -> Select:
+def export_statement(filters: Filters, dialect: str = "sqlite", query: str | None = None) -> Select:
     columns = [getattr(Article, name) for name in ARTICLE_COLUMNS]
     statement = (select(*columns, Story.article_count.label("story_article_count"),
                         Story.outlet_count.label("story_outlet_count"))
                  .outerjoin(Story, Story.id == Article.story_id)
                  .order_by(Article.id))
-    return filtered(statement, filters)
+    return _matching(filtered(statement, filters), dialect, query)
 
 
-def count_rows(session: Session, filters: Filters) -> int:
-    return session.scalar(filtered(select(func.count()).select_from(Article), filters))
+def _matching(statement: Select, dialect: str, query: str | None) -> Select:
+    return matching(statement, dialect, parse_query(query)) if query else statement
+
+
+def count_rows(session: Session, filters: Filters, query: str | None = None) -> int:
+    dialect = session.get_bind().dialect.name
+    return session.scalar(_matching(filtered(select(func.count()).select_from(Article), filters), dialect, query))
 
 
 def source_outlets(session: Session) -> dict[str, tuple]:
@@ -59,27 +68,48 @@ def source_countries(session: Session) -> dict[str, str | None]:
     return {name: country for name, (_outlet, country, _type) in source_outlets(session).items()}
 
 
-def article_batches(session: Session, filters: Filters) -> Iterator[list[tuple]]:
+def article_batches(session: Session, filters: Filters, query: str | None = None) -> Iterator[list[tuple]]:
     """Rows as tuples in FIELDS order (cheaper than dicts), BATCH_ROWS at a time."""
     outlets = source_outlets(session)
     source = ARTICLE_COLUMNS.index("source")
     connection = session.connection().execution_options(yield_per=BATCH_ROWS)
-    for rows in connection.execute(export_statement(filters)).partitions():
+    statement = export_statement(filters, session.get_bind().dialect.name, query)
+    for rows in connection.execute(statement).partitions():
         yield [(*row[:len(ARTICLE_COLUMNS)], *outlets.get(row[source], (row[source], None, None)),
                 *row[len(ARTICLE_COLUMNS):]) for row in rows]
 
 
-def export(session: Session, out: Path, fmt: str, filters: Filters = Filters(),
-           on_batch: Callable[[int], None] | None = None) -> int:
-    """Write the matching articles to `out`; returns how many. `on_batch(n)` reports progress."""
+def export(session: Session, out: Path | None, fmt: str, filters: Filters = Filters(),
+           on_batch: Callable[[int], None] | None = None, query: str | None = None) -> int:
+    """Write the articles matching the filters (and search query) to `out` (None: stdout); returns how many.
+
+    `on_batch(n)` reports progress.
+    """
+    batches = _reported(article_batches(session, filters, query), on_batch)
+    if out is None:
+        return WRITERS[fmt](sys.stdout.buffer if fmt == "parquet" else sys.stdout, batches)
     partial = out.with_name(out.name + ".partial")
-    writer = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet}[fmt]
     try:
-        written = writer(partial, _reported(article_batches(session, filters), on_batch))
+        with partial.open("wb" if fmt == "parquet" else "w", **({} if fmt == "parquet" else TEXT)) as handle:
+            written = WRITERS[fmt](handle, batches)
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
     return written
+
+
+def format_for(out: Path | None, fmt: str | None) -> str:
+    """The export format: as given, else from the file's extension (stdout: jsonl)."""
+    if fmt:
+        return fmt
+    if out is None:
+        return "jsonl"
+    suffix = out.suffix.lower().lstrip(".")
+    inferred = {"csv": "csv", "jsonl": "jsonl", "ndjson": "jsonl", "parquet": "parquet"}.get(suffix)
+    if inferred is None:
+        raise NewsmonError(f"cannot tell the format of {out.name} from its extension: "
+                           f"name it .csv, .jsonl or .parquet, or give --format")
+    return inferred
 
 
 @contextmanager
@@ -104,24 +134,23 @@ def _reported(batches: Iterable[list[tuple]], on_batch) -> Iterator[list[tuple]]
             on_batch(len(batch))
 
 
-def write_csv(path: Path, batches: Iterable[list[tuple]]) -> int:
+def write_csv(handle: IO[str], batches: Iterable[list[tuple]]) -> int:
+    """The header comes first, so an export that matched nothing still says what its columns are."""
     written = 0
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(FIELDS)
-        for batch in batches:
-            writer.writerows([csv_cell(value) for value in row] for row in batch)
-            written += len(batch)
+    writer = csv.writer(handle)
+    writer.writerow(FIELDS)
+    for batch in batches:
+        writer.writerows([csv_cell(value) for value in row] for row in batch)
+        written += len(batch)
     return written
 
 
-def write_jsonl(path: Path, batches: Iterable[list[tuple]]) -> int:
+def write_jsonl(handle: IO[str], batches: Iterable[list[tuple]]) -> int:
     written = 0
-    with path.open("w", encoding="utf-8") as handle:
-        for batch in batches:
-            handle.writelines(json.dumps(to_jsonable(dict(zip(FIELDS, row))), ensure_ascii=False) + "\n"
-                              for row in batch)
-            written += len(batch)
+    for batch in batches:
+        handle.writelines(json.dumps(to_jsonable(dict(zip(FIELDS, row))), ensure_ascii=False) + "\n"
+                          for row in batch)
+        written += len(batch)
     return written
 
 
@@ -136,14 +165,18 @@ def parquet_schema():
     return pa.schema([(name, types.get(name, pa.string())) for name in FIELDS])
 
 
-def write_parquet(path: Path, batches: Iterable[list[tuple]]) -> int:
+def write_parquet(handle: IO[bytes], batches: Iterable[list[tuple]]) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema, written = parquet_schema(), 0
-    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+    with pq.ParquetWriter(handle, schema, compression="zstd") as writer:
         for batch in batches:
             columns = [pa.array(values, type=field.type) for values, field in zip(zip(*batch), schema)]
             writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
             written += len(batch)
     return written
+
+
+WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet}
+TEXT = {"encoding": "utf-8", "newline": ""}

@@ -12,17 +12,20 @@ from rich.table import Table
 
 from newsmon.core.jsonable import to_jsonable
 
+FORMATS = ("table", "json", "csv")   # what every listing takes with --format
+
 
 def default_format() -> str:
     return "table" if sys.stdout.isatty() else "json"
 
 
-def render_rows(rows: Sequence[dict], fmt: str, columns: Sequence[str], title: str | None = None) -> None:
-    """Print a listing in the chosen format; `columns` picks what a table shows."""
+def render_rows(rows: Sequence[dict], fmt: str, columns: Sequence[str], title: str | None = None,
+                fields: Sequence[str] | None = None) -> None:
+    """Print a listing in the chosen format; `columns` picks what a table shows, `fields` heads an empty CSV."""
     if fmt == "json":
         _print_json([to_jsonable(row) for row in rows])
     elif fmt == "csv":
-        sys.stdout.write(rows_to_csv(rows))
+        sys.stdout.write(rows_to_csv(rows, fields))
     else:
         _print_table(rows, columns, title)
 
@@ -39,12 +42,12 @@ def render_object(obj: dict, fmt: str) -> None:
         Console().print(table)
 
 
-def rows_to_csv(rows: Iterable[dict]) -> str:
+def rows_to_csv(rows: Iterable[dict], fields: Sequence[str] | None = None) -> str:
     rows = list(rows)
-    if not rows:
+    if not rows and not fields:
         return ""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else list(fields), lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({key: csv_cell(value) for key, value in row.items()})

@@ -24,7 +24,7 @@ from newsmon.sources.feeds import (FeedPoller, FeedState, PAGE_ACCEPT, poll_feed
                                    with_default_language)
 from newsmon.sources.fetch import Fetched, FetchError
 from newsmon.sources.health import FetchOutcome
-from newsmon.storage.store import insert
+from models.dialect import insert
 
 
 class TelegramPoller(FeedPoller):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from models import RejectedEntry
 from newsmon.core.errors import ConfigError
 from newsmon.core.records import ArticleRecord, Rejected, utcnow
-from newsmon.storage.store import insert
+from models.dialect import insert
 
 DEFAULT_KEEP_DAYS = 30
 MAX_TEXT_CHARS = 20_000    # enough to score again; a rejected page is not an archive
