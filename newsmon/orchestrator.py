@@ -38,10 +38,45 @@ def due_source_names(kind: str, *, database_url: str | None = None, sources_file
         return [s.name for s in due_sources(session, configs, every=every)]
 
 
-def poll_feed(name: str, *, database_url: str | None = None, sources_file: str | Path | None = None) -> dict:
+# Failures that another try cannot fix: the task fails without retries.
+PERMANENT_HTTP = frozenset({400, 401, 403, 404, 405, 406, 410, 414, 451})
+PERMANENT_PREFIXES = ("not a feed", "refused", "invalid URL", "unsupported Content-Encoding")
+DEFAULT_FEED_BATCHES = 8
+
+
+def feed_batches(*, names: list[str] | None = None, every: bool = False, batches: int = DEFAULT_FEED_BATCHES,
+                 database_url: str | None = None, sources_file: str | Path | None = None) -> list[list[str]]:
+    """The feeds to poll now, dealt into at most `batches` groups (one Airflow task each).
+
+    Named feeds are polled whether due or not; otherwise the due ones (all with every=True).
+    A task start costs seconds, so 500 feeds become a few tasks that poll concurrently
+    inside, and a handful of feeds stay one task each, failing on their own."""
+    chosen = selected_source_names("rss", names, database_url=database_url, sources_file=sources_file,
+                                   every=every)
+    count = min(len(chosen), max(1, batches))
+    return [chosen[index::count] for index in range(count)]
+
+
+def selected_source_names(kind: str, names: list[str] | None, *, database_url: str | None = None,
+                          sources_file: str | Path | None = None, every: bool = False) -> list[str]:
+    """`names` checked against sources.yaml (an unknown one is a ConfigError), else the due sources."""
+    if not names:
+        return due_source_names(kind, database_url=database_url, sources_file=sources_file, every=every)
+    known = {s.name for s in load_sources(sources_file) if s.kind == kind}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(f"no {kind} source named {', '.join(map(repr, unknown))} in {sources_path(sources_file)}")
+    return list(dict.fromkeys(names))
+
+
+def poll_feed_batch(names: list[str], *, database_url: str | None = None,
+                    sources_file: str | Path | None = None) -> dict:
+    """Poll these feeds now, concurrently; per-feed outcomes plus which failed and how."""
     from newsmon.sources import feeds
 
-    return outcome_summary(feeds.poll_feed(_source(name, sources_file), database_url=database_url))
+    wanted = set(names)
+    configs = [s for s in load_sources(sources_file) if s.name in wanted]
+    return batch_summary(feeds.poll_feeds(configs, database_url=database_url, every=True))
 
 
 def crawl_site(name: str, *, database_url: str | None = None, sources_file: str | Path | None = None) -> dict:
@@ -49,7 +84,28 @@ def crawl_site(name: str, *, database_url: str | None = None, sources_file: str 
 
     outcome = crawl.crawl_site(_source(name, sources_file), sources_file=sources_path(sources_file),
                                database_url=resolve_database_url(database_url))
-    return outcome_summary(outcome)
+    return batch_summary([outcome])
+
+
+def failure_kind(outcome: FetchOutcome) -> str | None:
+    """None for a success; "permanent" (404, not a feed, refused URL: retrying cannot help)
+    or "transient" (5xx, timeouts, connection errors, anything unexpected)."""
+    if outcome.status != "error":
+        return None
+    if outcome.http_status in PERMANENT_HTTP or (outcome.error or "").startswith(PERMANENT_PREFIXES):
+        return "permanent"
+    return "transient"
+
+
+def batch_summary(outcomes: list[FetchOutcome]) -> dict:
+    """What a task returns: every source's outcome, the failed ones with their kind, and
+    `failure`: None, "permanent" (all failures permanent) or "transient" (worth a retry)."""
+    sources = [outcome_summary(o) | {"failure": failure_kind(o)} for o in outcomes]
+    failed = [s for s in sources if s["failure"]]
+    kinds = {s["failure"] for s in failed}
+    return {"sources": sources, "stored": sum(s["stored"] for s in sources),
+            "failed": [f"{s['source']}: {s['error']}" for s in failed],
+            "failure": None if not failed else "transient" if "transient" in kinds else "permanent"}
 
 
 def evaluate_alerts(*, database_url: str | None = None) -> dict:

@@ -353,6 +353,11 @@ def extract(paths: list[Path] = typer.Argument(..., help=".html or .html.gz file
         sys.stdout.write(json.dumps(extract_file(path), ensure_ascii=False) + "\n")
 
 
+from newsmon.interface.cli_airflow import airflow_setup  # noqa: E402  (its own module, one hook)
+
+app.command("airflow-setup")(airflow_setup)
+
+
 def main() -> None:
     app()
 
