@@ -10,15 +10,18 @@ unreachable), with a one-line reason. Nothing here imports Airflow.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from models.engine import database_url as resolve_database_url, session_scope
 from newsmon.core.config import ConfigError, SourceConfig, load_sources, sources_path
 from newsmon.core.errors import one_line
+from newsmon.core.records import utcnow
 from newsmon.sources.health import FetchOutcome, due_sources, sync_sources
 
 
@@ -30,18 +33,33 @@ def _source(name: str, sources_file: str | Path | None) -> SourceConfig:
 
 
 def due_source_names(kind: str, *, database_url: str | None = None, sources_file: str | Path | None = None,
-                     every: bool = False) -> list[str]:
-    """Names of the enabled sources of this kind ("rss" or "site") that are due now."""
+                     every: bool = False, grace: timedelta = timedelta(0)) -> list[str]:
+    """Names of the enabled sources of this kind ("rss" or "site") that are due now (or within `grace`)."""
     configs = [s for s in load_sources(sources_file) if s.kind == kind]
-    with session_scope(database_url, write=True) as session:
-        sync_sources(session, configs)
-        return [s.name for s in due_sources(session, configs, every=every)]
+    try:
+        with session_scope(database_url, write=True) as session:
+            sync_sources(session, configs)
+            return [s.name for s in due_sources(session, configs, every=every, now=utcnow() + grace)]
+    except (ProgrammingError, OperationalError) as error:
+        if not _missing_schema(error):
+            raise
+        where = make_url(resolve_database_url(database_url)).render_as_string(hide_password=True)
+        raise ConfigError(f"the newsmon database at {where} has no schema: "
+                          "run `newsmon db upgrade` (or `newsmon airflow-setup`)") from None
+
+
+def _missing_schema(error: Exception) -> bool:
+    reason = str(getattr(error, "orig", None) or error)
+    return "no such table" in reason or ("relation" in reason and "does not exist" in reason)
 
 
 # Failures that another try cannot fix: the task fails without retries.
 PERMANENT_HTTP = frozenset({400, 401, 403, 404, 405, 406, 410, 414, 451})
 PERMANENT_PREFIXES = ("not a feed", "refused", "invalid URL", "unsupported Content-Encoding")
 DEFAULT_FEED_BATCHES = 8
+# A feed polled late in the last run (task start, a slow batch) is due in this one, not the next:
+# with the DAG every 5 minutes a feed at the 5-minute minimum is then polled every 5 minutes, not 10.
+DUE_GRACE = timedelta(minutes=2)
 
 
 def feed_batches(*, names: list[str] | None = None, every: bool = False, batches: int = DEFAULT_FEED_BATCHES,
@@ -52,16 +70,18 @@ def feed_batches(*, names: list[str] | None = None, every: bool = False, batches
     A task start costs seconds, so 500 feeds become a few tasks that poll concurrently
     inside, and a handful of feeds stay one task each, failing on their own."""
     chosen = selected_source_names("rss", names, database_url=database_url, sources_file=sources_file,
-                                   every=every)
+                                   every=every, grace=DUE_GRACE)
     count = min(len(chosen), max(1, batches))
     return [chosen[index::count] for index in range(count)]
 
 
 def selected_source_names(kind: str, names: list[str] | None, *, database_url: str | None = None,
-                          sources_file: str | Path | None = None, every: bool = False) -> list[str]:
+                          sources_file: str | Path | None = None, every: bool = False,
+                          grace: timedelta = timedelta(0)) -> list[str]:
     """`names` checked against sources.yaml (an unknown one is a ConfigError), else the due sources."""
     if not names:
-        return due_source_names(kind, database_url=database_url, sources_file=sources_file, every=every)
+        return due_source_names(kind, database_url=database_url, sources_file=sources_file, every=every,
+                                grace=grace)
     known = {s.name for s in load_sources(sources_file) if s.kind == kind}
     unknown = [name for name in names if name not in known]
     if unknown:

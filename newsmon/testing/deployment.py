@@ -43,8 +43,21 @@ def _admin_dsn() -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _database_url(name: str) -> str:
+def database_url(name: str) -> str:
+    """The SQLAlchemy URL of database `name` on the test PostgreSQL server."""
     return make_url(PG_URL).set(database=name, query={}).render_as_string(hide_password=False)
+
+
+def create_databases(*names: str) -> None:
+    with psycopg.connect(_admin_dsn(), autocommit=True) as connection:
+        for name in names:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_databases(*names: str) -> None:
+    with psycopg.connect(_admin_dsn(), autocommit=True) as connection:
+        for name in names:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class AirflowDeployment:
@@ -59,8 +72,8 @@ class AirflowDeployment:
             **os.environ, **(extra_env or {}),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "AIRFLOW_HOME": str(self.workdir / "airflow"),
-            "NEWSMON_AIRFLOW_DB": _database_url(self.databases["airflow"]),
-            "NEWSMON_DATABASE_URL": _database_url(self.databases["newsmon"]),
+            "NEWSMON_AIRFLOW_DB": database_url(self.databases["airflow"]),
+            "NEWSMON_DATABASE_URL": database_url(self.databases["newsmon"]),
             "NEWSMON_SOURCES": str(sources_file),
             "NEWSMON_JWT_SECRET": secrets.token_urlsafe(64),
             "NEWSMON_EXECUTOR": executor,
@@ -81,7 +94,7 @@ class AirflowDeployment:
     def __enter__(self) -> "AirflowDeployment":
         self.workdir.mkdir(parents=True, exist_ok=True)
         try:
-            self._create_databases()
+            create_databases(*self.databases.values())
             self._flush_broker()
             self._start("airflow", [str(DEPLOY / "start-airflow")], self.env)
             self._wait_healthy(timeout=600)
@@ -109,22 +122,12 @@ class AirflowDeployment:
                 process.wait()
         self.client.close()
         self._flush_broker()
-        self._drop_databases()
+        drop_databases(*self.databases.values())
 
     def _start(self, name: str, args: list[str], env: dict[str, str]) -> None:
         log = (self.workdir / f"{name}.log").open("w")
         self.processes.append(subprocess.Popen(args, env=env, cwd=PROJECT_ROOT, stdout=log,
                                                stderr=subprocess.STDOUT, start_new_session=True))
-
-    def _create_databases(self) -> None:
-        with psycopg.connect(_admin_dsn(), autocommit=True) as connection:
-            for name in self.databases.values():
-                connection.execute(f'CREATE DATABASE "{name}"')
-
-    def _drop_databases(self) -> None:
-        with psycopg.connect(_admin_dsn(), autocommit=True) as connection:
-            for name in self.databases.values():
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def _flush_broker(self) -> None:
         if self.executor == "CeleryExecutor":
