@@ -36,7 +36,9 @@ bag = DagBag(dag_folder={str(DAGS)!r})
 dags = {{d.dag_id: {{"schedule": str(d.timetable.description if hasattr(d.timetable, "description") else d.timetable),
                   "tags": sorted(d.tags), "max_active_runs": d.max_active_runs, "catchup": d.catchup,
                   "retries": sorted({{t.retries for t in d.tasks}}), "doc": bool(d.doc_md),
-                  "backoff": all(t.retry_exponential_backoff for t in d.tasks)}} for d in bag.dags.values()}}
+                  "backoff": all(t.retry_exponential_backoff for t in d.tasks),
+                  "interval": str(getattr(d.timetable, "delta", "")), "params": d.params.dump()}}
+        for d in bag.dags.values()}}
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r})
 print(json.dumps({{"errors": {{k: v[-300:] for k, v in bag.import_errors.items()}}, "dags": dags, "heavy": heavy}}))
 """
@@ -52,6 +54,9 @@ print(json.dumps({{"errors": {{k: v[-300:] for k, v in bag.import_errors.items()
     for dag in dags.values():
         assert "newsmon" in dag["tags"] and dag["max_active_runs"] == 1 and dag["catchup"] is False
         assert dag["retries"] == [3] and dag["backoff"] and dag["doc"]
+    assert dags["newsmon_feeds"]["interval"] == "0:05:00", "the 5-minute minimum poll interval must be reachable"
+    for dag_id in ("newsmon_feeds", "newsmon_sites"):
+        assert dags[dag_id]["params"] == {"poll": "due", "sources": []}
     assert "Asset" in dags["newsmon_alerts"]["schedule"] or "asset" in dags["newsmon_alerts"]["schedule"].lower()
 
 
