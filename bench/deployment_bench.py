@@ -128,6 +128,8 @@ def _when(stamp: str) -> datetime:
 
 
 def scale(args, folder: Path) -> None:
+    """Each Airflow cycle between two CLI cycles, compared to their mean: the machine's load
+    (shared, 2 cores) changes over minutes, so a ratio only holds within one stretch of time."""
     with LoopbackServer() as server:
         sources, _ = serve_feeds(server, args.feeds, folder)
         cli = cli_cycle(sources)
@@ -135,8 +137,13 @@ def scale(args, folder: Path) -> None:
         setups = [("LocalExecutor", 0)] + ([] if args.skip_celery else [("CeleryExecutor", 1), ("CeleryExecutor", 2)])
         for executor, workers in setups:
             seconds, info = airflow_cycle(sources, folder / f"{executor}-{workers}", executor, workers)
+            after = cli_cycle(sources)
+            print(f"newsmon run, {args.feeds} feeds: {after:.1f} s", flush=True)
             label = executor + (f", {workers} worker(s)" if workers else "")
-            print(f"Airflow {label}: {seconds:.1f} s = {seconds / cli:.2f}x the CLI ({info})", flush=True)
+            print(f"Airflow {label}: {seconds:.1f} s = {seconds / ((cli + after) / 2):.2f}x the CLI runs "
+                  f"before and after ({cli:.1f} s, {after:.1f} s; {info}; load average {os.getloadavg()[0]:.1f})",
+                  flush=True)
+            cli = after
 
 
 def freshness(args, folder: Path) -> None:
