@@ -71,7 +71,8 @@ def rss(base: str, feed: int, items: list[dict]) -> str:
             f"<link>{base}/f{feed}/</link>{entries}</channel></rss>")
 
 
-def serve_feeds(server: LoopbackServer, count: int, folder: Path, relevant: int = 2, unrelated: int = 8) -> tuple[Path, dict]:
+def serve_feeds(server: LoopbackServer, count: int, folder: Path, relevant: int = 2,
+                unrelated: int = 8) -> tuple[Path, dict]:
     feeds = {}
     for feed in range(count):
         feeds[feed] = ([relevant_item(server.url, feed, n) for n in range(relevant)]
@@ -161,7 +162,8 @@ def freshness(args, folder: Path) -> None:
                 feed, token = RNG.randrange(20), f"r{secrets.token_hex(3)}"
                 item = relevant_item(server.url, feed, len(feeds[feed]), escalation=True, token=token)
                 feeds[feed].insert(0, item)
-                server.route(f"/f{feed}/rss.xml", rss(server.url, feed, feeds[feed]), content_type="application/rss+xml")
+                server.route(f"/f{feed}/rss.xml", rss(server.url, feed, feeds[feed]),
+                             content_type="application/rss+xml")
                 appeared[token] = time.time()
             drain = time.time() + args.drain_minutes * 60
             while time.time() < drain and len(_delivered(server, appeared)) < len(appeared):

@@ -39,7 +39,8 @@ def test_make_airflow_on_a_fresh_clone_then_trigger_stores_articles(tmp_path):
         try:
             deadline = time.monotonic() + 600
             while not api.healthy():
-                assert make.poll() is None and time.monotonic() < deadline, (tmp_path / "make-airflow.log").read_text()[-3000:]
+                log_text = (tmp_path / "make-airflow.log").read_text()
+                assert make.poll() is None and time.monotonic() < deadline, log_text[-3000:]
                 time.sleep(3)
             api.login()
             api.unpause("newsmon_feeds")

@@ -49,7 +49,8 @@ def run_logged(args: list[str], env: dict[str, str], log: Path, sources_may_fail
     text = log.read_text(errors="replace")
     failed_sources = re.findall(r"AirflowFailException: \d+ of \d+ sources failed: (.*)", text)
     if sources_may_fail and failed_sources and len(failed_sources) == text.count("new_state=failed"):
-        console.print(f"  [yellow]failed task[/yellow] (a broken source, as Airflow shows it): {'; '.join(failed_sources)}")
+        console.print("  [yellow]failed task[/yellow] (a broken source, as Airflow shows it): "
+                      + "; ".join(failed_sources))
         return
     if result.returncode != 0 or "state=failed" in text or "Task failed" in text:
         tail = "".join(text.splitlines(keepends=True)[-25:])
