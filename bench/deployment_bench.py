@@ -191,9 +191,12 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=500)
     parser.add_argument("--only", choices=["scale", "freshness"])
     parser.add_argument("--skip-celery", action="store_true")
+    parser.add_argument("--batches", type=int, default=None, help="NEWSMON_FEED_BATCHES for the deployments")
     parser.add_argument("--minutes", type=float, default=10, help="freshness: how long reports keep appearing")
     parser.add_argument("--drain-minutes", type=float, default=10, help="freshness: wait for the last alerts")
     args = parser.parse_args()
+    if args.batches:
+        os.environ["NEWSMON_FEED_BATCHES"] = str(args.batches)
     with tempfile.TemporaryDirectory(prefix="newsmon-deploy-bench-") as tmp:
         if args.only != "freshness":
             scale(args, Path(tmp))

@@ -21,6 +21,9 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
 }
+# How many mapped tasks share a feeds run at most (each polls its batch concurrently): a task
+# start costs seconds, and on few cores concurrent writers slow each other down.
+FEED_BATCHES = int(os.environ.get("NEWSMON_FEED_BATCHES", "8"))
 COMMON_DAG_ARGS = {"start_date": START_DATE, "catchup": False, "max_active_runs": 1, "default_args": DEFAULT_ARGS}
 
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 
 from airflow.sdk import dag, task
 
-from newsmon_common import (ARTICLES, COMMON_DAG_ARGS, HTTP_POOL, newsmon_database_url, raise_for_failures,
-                            selection, source_params)
+from newsmon_common import (ARTICLES, COMMON_DAG_ARGS, FEED_BATCHES, HTTP_POOL, newsmon_database_url,
+                            raise_for_failures, selection, source_params)
 
 
 @dag(dag_id="newsmon_feeds", schedule=timedelta(minutes=5), tags=["newsmon", "ingest", "feeds"],
@@ -22,7 +22,7 @@ def newsmon_feeds():
     def feed_batches(params: dict | None = None) -> list[list[str]]:
         from newsmon.orchestrator import feed_batches as batches
 
-        return selection(batches, names=params["sources"], every=params["poll"] == "all",
+        return selection(batches, names=params["sources"], every=params["poll"] == "all", batches=FEED_BATCHES,
                          database_url=newsmon_database_url())
 
     @task(pool=HTTP_POOL, outlets=[ARTICLES],
