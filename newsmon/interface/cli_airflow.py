@@ -11,7 +11,6 @@ step is idempotent: run it again after an upgrade or a change of database.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -70,7 +69,7 @@ def _airflow_command() -> str:
 
 
 def _run(airflow: str, args: list[str], done: str, check: bool = True) -> bool:
-    result = subprocess.run([airflow, *args], capture_output=True, text=True, env=os.environ.copy())
+    result = subprocess.run([airflow, *args], capture_output=True, text=True)
     if result.returncode != 0 and check:
         lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
         raise AirflowSetupError(f"`airflow {' '.join(args[:2])}` failed: {lines[-1] if lines else 'no output'}")
