@@ -28,8 +28,8 @@ demo: venv
 # databases, creates the newsmon_http pool and the newsmon_db connection, then `airflow standalone`.
 airflow: venv
 	mkdir -p $(AIRFLOW_HOME)
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/newsmon airflow-setup
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/airflow standalone
+	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/newsmon airflow-setup
+	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/airflow standalone
 
 clean:
 	rm -rf var .pytest_cache
