@@ -6,6 +6,8 @@ removes them afterwards. Everything is driven through Airflow's REST API, as an 
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from sqlalchemy import func, select
 
@@ -21,11 +23,13 @@ RESULTS: dict[str, dict] = {}   # executor -> what its runs stored, for the Cele
 
 
 def stored(url: str) -> dict:
+    """Articles and alerts by URL path (each test serves the snapshot on its own port)."""
     with session_scope(url) as session:
         urls = session.scalars(select(Article.canonical_url)).all()
-        result = {"articles": sorted(urls),
-                  "alerts": sorted(session.execute(select(Alert.kind, Alert.concept, Article.canonical_url)
-                                                   .join(Article, Alert.article_id == Article.id)).all()),
+        alerts = session.execute(select(Alert.kind, Alert.concept, Article.canonical_url)
+                                 .join(Article, Alert.article_id == Article.id)).all()
+        result = {"articles": sorted(urlsplit(u).path for u in urls),
+                  "alerts": sorted((kind, concept, urlsplit(u).path) for kind, concept, u in alerts),
                   "alert_rows": session.scalar(select(func.count(Alert.id)))}
     make_engine(url).dispose()
     return result
