@@ -14,8 +14,7 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,postgres,celery]"
 	touch $(STAMP)
 
 # The web app's browser test drives Debian's chromium through chromedriver (tests/test_browser.py).
@@ -30,10 +29,12 @@ test: venv browser
 demo: venv
 	$(PY) -m newsmon.demo
 
+# Airflow on this machine (SQLite metadata, var/airflow): newsmon airflow-setup migrates both
+# databases, creates the newsmon_http pool and the newsmon_db connection, then `airflow standalone`.
 airflow: venv
 	mkdir -p $(AIRFLOW_HOME)
-	$(VENV)/bin/newsmon db upgrade
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/airflow standalone
+	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/newsmon airflow-setup
+	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/airflow standalone
 
 clean:
 	rm -rf var .pytest_cache

@@ -1,31 +1,38 @@
 """### newsmon_feeds
-Every 15 minutes: poll the RSS/Atom feeds that are due (each feed's next poll time
-adapts to how often it publishes), one mapped task per feed. Produces `newsmon://articles`,
-which schedules `newsmon_alerts`.
+Every 5 minutes: poll the RSS/Atom feeds that are due (each feed's next poll time
+adapts to how often it publishes, 5 min at the least), in a few mapped tasks that each
+poll a batch of feeds concurrently. A task whose feeds failed fails (a 404 or a page
+that is not a feed at once, 5xx and timeouts after retries); the other tasks still
+produce `newsmon://articles`, which schedules `newsmon_alerts`.
+
+Trigger with `poll: all` to poll every feed now, or `sources: [names]` for those feeds now.
 """
 from datetime import timedelta
 
 from airflow.sdk import dag, task
 
-from newsmon_common import ARTICLES, COMMON_DAG_ARGS, HTTP_POOL, newsmon_database_url
+from newsmon_common import (ARTICLES, COMMON_DAG_ARGS, FEED_BATCHES, HTTP_POOL, newsmon_database_url,
+                            raise_for_failures, selection, source_params)
 
 
-@dag(dag_id="newsmon_feeds", schedule=timedelta(minutes=15), tags=["newsmon", "ingest", "feeds"],
-     doc_md=__doc__, **COMMON_DAG_ARGS)
+@dag(dag_id="newsmon_feeds", schedule=timedelta(minutes=5), tags=["newsmon", "ingest", "feeds"],
+     doc_md=__doc__, params=source_params("feeds"), **COMMON_DAG_ARGS)
 def newsmon_feeds():
     @task
-    def due_feeds() -> list[str]:
-        from newsmon.orchestrator import due_source_names
+    def feed_batches(params: dict | None = None) -> list[list[str]]:
+        from newsmon.orchestrator import feed_batches as batches
 
-        return due_source_names("rss", database_url=newsmon_database_url())
+        return selection(batches, names=params["sources"], every=params["poll"] == "all", batches=FEED_BATCHES,
+                         database_url=newsmon_database_url())
 
-    @task(pool=HTTP_POOL, outlets=[ARTICLES], map_index_template="{{ task.op_kwargs['name'] }}")
-    def poll_feed(name: str) -> dict:
-        from newsmon.orchestrator import poll_feed as poll
+    @task(pool=HTTP_POOL, outlets=[ARTICLES],
+          map_index_template="{{ task.op_kwargs['names'] | join(', ') | truncate(100) }}")
+    def poll_feeds(names: list[str]) -> dict:
+        from newsmon.orchestrator import poll_feed_batch
 
-        return poll(name, database_url=newsmon_database_url())
+        return raise_for_failures(poll_feed_batch(names, database_url=newsmon_database_url()))
 
-    poll_feed.expand(name=due_feeds())
+    poll_feeds.expand(names=feed_batches())
 
 
 newsmon_feeds()

@@ -10,15 +10,18 @@ unreachable), with a one-line reason. Nothing here imports Airflow.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from models.engine import database_url as resolve_database_url, session_scope
 from newsmon.core.config import ConfigError, SourceConfig, load_silence, load_sources, source_named, sources_path
 from newsmon.core.errors import one_line
+from newsmon.core.records import utcnow
 from newsmon.sources.health import FetchOutcome, due_sources, sync_sources
 
 
@@ -27,23 +30,80 @@ POLLED_LIKE_FEEDS = ("rss", "telegram")
 
 
 def due_source_names(kind: str, *, database_url: str | None = None, sources_file: str | Path | None = None,
-                     every: bool = False) -> list[str]:
-    """Names of the enabled sources of this kind that are due now: "site", or "rss" for every
-    source polled like a feed (feeds and Telegram channels)."""
-    kinds = POLLED_LIKE_FEEDS if kind == "rss" else (kind,)
-    configs = [s for s in load_sources(sources_file) if s.kind in kinds]
-    with session_scope(database_url, write=True) as session:
-        sync_sources(session, configs)
-        return [s.name for s in due_sources(session, configs, every=every)]
+                     every: bool = False, grace: timedelta = timedelta(0)) -> list[str]:
+    """Names of the enabled sources of this kind that are due now (or within `grace`): "site", or
+    "rss" for every source polled like a feed (feeds and Telegram channels)."""
+    configs = [s for s in load_sources(sources_file) if s.kind in _kinds(kind)]
+    try:
+        with session_scope(database_url, write=True) as session:
+            sync_sources(session, configs)
+            return [s.name for s in due_sources(session, configs, every=every, now=utcnow() + grace)]
+    except (ProgrammingError, OperationalError) as error:
+        if not _missing_schema(error):
+            raise
+        where = make_url(resolve_database_url(database_url)).render_as_string(hide_password=True)
+        raise ConfigError(f"the newsmon database at {where} has no schema: "
+                          "run `newsmon db upgrade` (or `newsmon airflow-setup`)") from None
 
 
-def poll_feed(name: str, *, database_url: str | None = None, sources_file: str | Path | None = None) -> dict:
-    """Poll one feed or Telegram channel now."""
+def _kinds(kind: str) -> tuple[str, ...]:
+    return POLLED_LIKE_FEEDS if kind == "rss" else (kind,)
+
+
+def _missing_schema(error: Exception) -> bool:
+    reason = str(getattr(error, "orig", None) or error)
+    return "no such table" in reason or ("relation" in reason and "does not exist" in reason)
+
+
+# Failures that another try cannot fix: the task fails without retries.
+PERMANENT_HTTP = frozenset({400, 401, 403, 404, 405, 406, 410, 414, 451})
+PERMANENT_PREFIXES = ("not a feed", "refused", "invalid URL", "unsupported Content-Encoding")
+DEFAULT_FEED_BATCHES = 8
+# A feed polled late in the last run (task start, a slow batch) is due in this one, not the next:
+# with the DAG every 5 minutes a feed at the 5-minute minimum is then polled every 5 minutes, not 10.
+DUE_GRACE = timedelta(minutes=2)
+
+
+def feed_batches(*, names: list[str] | None = None, every: bool = False, batches: int = DEFAULT_FEED_BATCHES,
+                 database_url: str | None = None, sources_file: str | Path | None = None) -> list[list[str]]:
+    """The feeds to poll now, dealt into at most `batches` groups (one Airflow task each).
+
+    Named feeds are polled whether due or not; otherwise the due ones (all with every=True).
+    A task start costs seconds, so 500 feeds become a few tasks that poll concurrently
+    inside, and a handful of feeds stay one task each, failing on their own."""
+    chosen = selected_source_names("rss", names, database_url=database_url, sources_file=sources_file,
+                                   every=every, grace=DUE_GRACE)
+    count = min(len(chosen), max(1, batches))
+    return [chosen[index::count] for index in range(count)]
+
+
+def selected_source_names(kind: str, names: list[str] | None, *, database_url: str | None = None,
+                          sources_file: str | Path | None = None, every: bool = False,
+                          grace: timedelta = timedelta(0)) -> list[str]:
+    """`names` checked against sources.yaml (an unknown one is a ConfigError), else the due sources."""
+    if not names:
+        return due_source_names(kind, database_url=database_url, sources_file=sources_file, every=every,
+                                grace=grace)
+    known = {s.name for s in load_sources(sources_file) if s.kind in _kinds(kind)}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(f"no {kind} source named {', '.join(map(repr, unknown))} in {sources_path(sources_file)}")
+    return list(dict.fromkeys(names))
+
+
+def poll_feed_batch(names: list[str], *, database_url: str | None = None,
+                    sources_file: str | Path | None = None) -> dict:
+    """Poll these feeds and Telegram channels now, concurrently; per-source outcomes plus which failed and how."""
     from newsmon.sources import feeds, telegram
 
-    source = source_named(name, sources_file)
-    poll = telegram.poll_channel if source.kind == "telegram" else feeds.poll_feed
-    return outcome_summary(poll(source, database_url=database_url))
+    wanted = set(names)
+    configs = [s for s in load_sources(sources_file) if s.name in wanted]
+    channels = [s for s in configs if s.kind == "telegram"]
+    feeds_only = [s for s in configs if s.kind != "telegram"]
+    outcomes = feeds.poll_feeds(feeds_only, database_url=database_url, every=True) if feeds_only else []
+    if channels:
+        outcomes += telegram.poll_channels(channels, database_url=database_url, every=True)
+    return batch_summary(outcomes)
 
 
 def crawl_site(name: str, *, database_url: str | None = None, sources_file: str | Path | None = None) -> dict:
@@ -51,7 +111,28 @@ def crawl_site(name: str, *, database_url: str | None = None, sources_file: str 
 
     outcome = crawl.crawl_site(source_named(name, sources_file), sources_file=sources_path(sources_file),
                                database_url=resolve_database_url(database_url))
-    return outcome_summary(outcome)
+    return batch_summary([outcome])
+
+
+def failure_kind(outcome: FetchOutcome) -> str | None:
+    """None for a success; "permanent" (404, not a feed, refused URL: retrying cannot help)
+    or "transient" (5xx, timeouts, connection errors, anything unexpected)."""
+    if outcome.status != "error":
+        return None
+    if outcome.http_status in PERMANENT_HTTP or (outcome.error or "").startswith(PERMANENT_PREFIXES):
+        return "permanent"
+    return "transient"
+
+
+def batch_summary(outcomes: list[FetchOutcome]) -> dict:
+    """What a task returns: every source's outcome, the failed ones with their kind, and
+    `failure`: None, "permanent" (all failures permanent) or "transient" (worth a retry)."""
+    sources = [outcome_summary(o) | {"failure": failure_kind(o)} for o in outcomes]
+    failed = [s for s in sources if s["failure"]]
+    kinds = {s["failure"] for s in failed}
+    return {"sources": sources, "stored": sum(s["stored"] for s in sources),
+            "failed": [f"{s['source']}: {s['error']}" for s in failed],
+            "failure": None if not failed else "transient" if "transient" in kinds else "permanent"}
 
 
 def evaluate_alerts(*, database_url: str | None = None, sources_file: str | Path | None = None) -> dict:

@@ -12,7 +12,7 @@ from models.engine import session_scope
 from newsmon.analysis.feed import NotAFeed
 from newsmon.analysis.telegram import parse_preview
 from newsmon.core.config import ConfigError, load_sources
-from newsmon.orchestrator import due_source_names, poll_feed
+from newsmon.orchestrator import due_source_names, poll_feed_batch
 from newsmon.sources.telegram import poll_channel
 from newsmon.testing.loopback import LoopbackServer
 
@@ -92,9 +92,10 @@ def test_first_poll_reads_older_pages_then_polls_only_the_newest(db_url, tmp_pat
 
     serve_channel(server, CHANNEL, posts(1, 48))            # three new posts on the first page
     server.clear_log()
-    newer = poll_feed("mod-test", database_url=db_url, sources_file=sources_file)   # what the DAG calls
+    batch = poll_feed_batch(["mod-test"], database_url=db_url, sources_file=sources_file)   # what the DAG calls
     assert [r.path for r in server.requests] == [f"/s/{CHANNEL}"]
-    assert (newer["status"], newer["stored"]) == ("ok", 3)
+    [newer] = batch["sources"]
+    assert (newer["status"], newer["stored"], batch["failure"]) == ("ok", 3, None)
     assert set(stored(db_url)) == relevant | {f"{CHANNEL}/{i}" for i in (46, 47, 48)}
     assert due_source_names("rss", database_url=db_url, sources_file=sources_file, every=True) == ["mod-test"]
 

@@ -9,6 +9,7 @@ database (var/demo/newsmon.db) is made anew on every run.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,27 +39,23 @@ def airflow_env(extra: dict[str, str]) -> dict[str, str]:
     }
 
 
-def run_logged(args: list[str], env: dict[str, str], log: Path) -> None:
-    """Run a command with its output in a log file; on failure show the log's tail and stop."""
+def run_logged(args: list[str], env: dict[str, str], log: Path, sources_may_fail: bool = False) -> None:
+    """Run a command with its output in a log file; on failure show the log's tail and stop.
+
+    In an ingestion DAG a failing source fails its own task (and so the run): with
+    sources_may_fail that is reported, not fatal; the summary shows each source's error."""
     with log.open("w") as handle:
         result = subprocess.run(args, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
-    if result.returncode != 0 or _task_failed(log):
-        tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-25:])
+    text = log.read_text(errors="replace")
+    failed_sources = re.findall(r"AirflowFailException: \d+ of \d+ sources failed: (.*)", text)
+    if sources_may_fail and failed_sources and len(failed_sources) == text.count("new_state=failed"):
+        console.print("  [yellow]failed task[/yellow] (a broken source, as Airflow shows it): "
+                      + "; ".join(failed_sources))
+        return
+    if result.returncode != 0 or "state=failed" in text or "Task failed" in text:
+        tail = "".join(text.splitlines(keepends=True)[-25:])
         console.print(f"[red]failed:[/red] {' '.join(args[:4])} (log: {log})\n{tail}")
         raise SystemExit(1)
-
-
-def _task_failed(log: Path) -> bool:
-    text = log.read_text(errors="replace")
-    return "state=failed" in text or "Task failed" in text
-
-
-def prepare_airflow(env: dict[str, str]) -> None:
-    AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
-    airflow = shutil.which("airflow", path=env["PATH"])
-    run_logged([airflow, "db", "migrate"], env, DEMO_DIR / "logs" / "airflow-db-migrate.log")
-    run_logged([airflow, "pools", "set", "newsmon_http", "4", "concurrent HTTP work of newsmon"], env,
-               DEMO_DIR / "logs" / "airflow-pools.log")
 
 
 def main() -> int:
@@ -71,13 +68,13 @@ def main() -> int:
         # No task retries in the demo: a failure shows at once instead of after minutes of backoff.
         env = airflow_env({"NEWSMON_DATABASE_URL": f"sqlite:///{database}", "NEWSMON_SOURCES": str(sources_file),
                            "NEWSMON_TASK_RETRIES": "0"})
-        _newsmon(["db", "upgrade"], env)
-        console.print("preparing Airflow (var/airflow, SQLite metadata DB) ...")
-        prepare_airflow(env)
+        console.print("preparing Airflow (var/airflow, SQLite metadata DB): newsmon airflow-setup ...")
+        AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+        _newsmon(["airflow-setup", "--no-reserialize"], env)
         for dag_id in DAG_RUNS:
             console.print(f"airflow dags test {dag_id} ...")
             run_logged([shutil.which("airflow", path=env["PATH"]), "dags", "test", dag_id], env,
-                       DEMO_DIR / "logs" / f"{dag_id}.log")
+                       DEMO_DIR / "logs" / f"{dag_id}.log", sources_may_fail=dag_id != "newsmon_alerts")
     from newsmon.demo.summary import print_summary
 
     print_summary(f"sqlite:///{database}", DEMO_DIR, console)

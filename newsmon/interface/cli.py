@@ -414,6 +414,9 @@ from newsmon.interface import cli_searches, cli_serve  # noqa: E402  (commands i
 
 cli_searches.register(app)
 cli_serve.register(app)
+from newsmon.interface.cli_airflow import airflow_setup  # noqa: E402  (its own module, one hook)
+
+app.command("airflow-setup")(airflow_setup)
 
 
 def main() -> None:

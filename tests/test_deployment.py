@@ -1,0 +1,90 @@
+"""The production recipe for real: deploy/start-airflow (scheduler, dag-processor, api-server) with
+Airflow's metadata on PostgreSQL, LocalExecutor, then CeleryExecutor with two workers on Redis.
+
+Each test creates its own databases, ports and Airflow home (newsmon.testing.deployment) and
+removes them afterwards. Everything is driven through Airflow's REST API, as an operator would.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from models import Alert, Article
+from models.engine import make_engine, session_scope
+from newsmon.testing import snapshot
+from newsmon.testing.deployment import AirflowDeployment
+from conftest import require_postgres
+
+GOOD_FEEDS = [name for name in snapshot.EXPECTED["feed_entries"]]
+BROKEN_FEED = snapshot.EXPECTED["broken_sources"][0]
+RESULTS: dict[str, dict] = {}   # executor -> what its runs stored, for the Celery comparison
+
+
+def stored(url: str) -> dict:
+    """Articles and alerts by URL path (each test serves the snapshot on its own port). A keyword
+    alert belongs to its article; which article first carries a new term depends on which
+    task stored first, so those alerts are compared by concept alone."""
+    with session_scope(url) as session:
+        urls = session.scalars(select(Article.canonical_url)).all()
+        alerts = session.execute(select(Alert.kind, Alert.concept, Article.canonical_url)
+                                 .join(Article, Alert.article_id == Article.id)).all()
+        result = {"articles": sorted(urlsplit(u).path for u in urls),
+                  "alerts": sorted((kind, concept, urlsplit(u).path if kind == "keyword" else "")
+                                   for kind, concept, u in alerts),
+                  "alert_rows": session.scalar(select(func.count(Alert.id)))}
+    make_engine(url).dispose()
+    return result
+
+
+def mapped_states(deployment: AirflowDeployment, run_id: str) -> dict[str, tuple[str, int]]:
+    return {ti["rendered_map_index"]: (ti["state"], ti["try_number"])
+            for ti in deployment.task_instances("newsmon_feeds", run_id) if ti["task_id"] == "poll_feeds"}
+
+
+def run_cycle(deployment: AirflowDeployment) -> dict:
+    """Trigger the good feeds (success, alerts from the asset event), then every feed again:
+    the broken one fails its own task, nothing is stored twice."""
+    deployment.unpause("newsmon_feeds", "newsmon_alerts")
+    first = deployment.trigger("newsmon_feeds", {"sources": GOOD_FEEDS})
+    assert deployment.wait_run("newsmon_feeds", first) == "success", deployment.log_tail("airflow")
+    assert {state for state, _ in mapped_states(deployment, first).values()} == {"success"}
+    alerts_runs = deployment.wait_for_runs("newsmon_alerts", 1, run_type="asset_triggered")
+    assert {run["state"] for run in alerts_runs} == {"success"}
+    after_first = stored(deployment.newsmon_url)
+    assert len(after_first["articles"]) >= sum(snapshot.EXPECTED["feed_entries"].values()) - 2  # 2 irrelevant
+    expected_concepts = {e["concept"] for e in snapshot.EXPECTED["escalation"] if e["url"].split("/")[1] in GOOD_FEEDS}
+    assert {concept for _, concept, _ in after_first["alerts"]} >= expected_concepts
+
+    second = deployment.trigger("newsmon_feeds", {"poll": "all"})
+    assert deployment.wait_run("newsmon_feeds", second) == "failed"
+    states = mapped_states(deployment, second)
+    assert states.pop(BROKEN_FEED) == ("failed", 1), "a permanent failure fails its task, unretried"
+    assert {state for state, _ in states.values()} == {"success"} and set(states) == set(GOOD_FEEDS)
+    after_second = stored(deployment.newsmon_url)
+    assert after_second["articles"] == after_first["articles"]
+    assert len(set(after_second["articles"])) == len(after_second["articles"])
+    return after_second
+
+
+@pytest.mark.postgres
+def test_local_executor_on_postgresql_runs_the_recipe(tmp_path):
+    require_postgres()
+    with snapshot.served(tmp_path) as (sources, _server), \
+            AirflowDeployment(tmp_path / "deploy", sources) as deployment:
+        RESULTS["LocalExecutor"] = run_cycle(deployment)
+
+
+@pytest.mark.postgres
+def test_celery_executor_spreads_mapped_tasks_over_two_workers(tmp_path):
+    require_postgres()
+    with snapshot.served(tmp_path) as (sources, _server), \
+            AirflowDeployment(tmp_path / "deploy", sources, executor="CeleryExecutor", workers=2) as deployment:
+        result = run_cycle(deployment)
+        hosts = {ti["hostname"] for run in deployment.runs("newsmon_feeds")
+                 for ti in deployment.task_instances("newsmon_feeds", run["dag_run_id"])
+                 if ti["task_id"] == "poll_feeds"}
+    assert hosts == {"worker1", "worker2"}
+    if "LocalExecutor" in RESULTS:
+        assert result == RESULTS["LocalExecutor"]
