@@ -59,14 +59,15 @@ def parse_when(value: str | None, option: str) -> datetime | None:
     if not value:
         return None
     age = AGE.match(value.strip())
-    if age:
-        unit = {"h": "hours", "d": "days", "w": "weeks"}[age.group(2)]
-        return datetime.now(timezone.utc) - timedelta(**{unit: int(age.group(1))})
     try:
+        if age:
+            unit = {"h": "hours", "d": "days", "w": "weeks"}[age.group(2)]
+            return datetime.now(timezone.utc) - timedelta(**{unit: int(age.group(1))})
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise UserError(f"{option}: not a date, time or age: {value!r} (try 2026-11-20 or 24h)") from None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    except (OverflowError, ValueError):   # an age beyond year 1, a malformed date
+        raise UserError(f"{option}: not a date, time or age after year 1: {value!r} "
+                        f"(try 2026-11-20 or 24h)") from None
 
 
 def describe_database(url: str) -> str:
