@@ -16,8 +16,23 @@ DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "newsmon.db"
 
 
 def database_url(url: str | None = None) -> str:
-    """The explicit URL, else NEWSMON_DATABASE_URL, else the embedded SQLite file under var/."""
-    return url or os.environ.get("NEWSMON_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    """The explicit URL, else NEWSMON_DATABASE_URL, else the embedded SQLite file under var/.
+
+    A relative SQLite path is made absolute against the caller's working
+    directory, so a crawl subprocess (which runs from the project root) writes
+    to the same file.
+    """
+    return _absolute_sqlite(url or os.environ.get("NEWSMON_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}")
+
+
+def _absolute_sqlite(url: str) -> str:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):     # other dialects, sqlite+driver URLs and in-memory sqlite://
+        return url
+    path = url[len(prefix):]
+    if not path or path.startswith(("/", ":memory:", "file:")):
+        return url
+    return prefix + os.path.abspath(path)
 
 
 def _prepare_sqlite(engine: Engine) -> None:

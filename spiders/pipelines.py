@@ -13,7 +13,8 @@ from scrapy import signals
 from sqlalchemy.exc import SQLAlchemyError
 
 from models.engine import session_scope
-from newsmon.sources import crawl
+from newsmon.core.errors import one_line
+from newsmon.sources import crawl, crawl_process
 from newsmon.storage.ingest import Pipeline
 from spiders.items import PageItem, RejectedPage
 
@@ -64,7 +65,7 @@ class IngestPipeline:
         except SQLAlchemyError as error:
             # The crawl goes on (the next batch may succeed); the row says it failed.
             LOGGER.error("storing %d articles failed: %s", len(records), error)
-            self.tally.store_error = " ".join(str(getattr(error, "orig", None) or error).split())[:300]
+            self.tally.store_error = one_line(getattr(error, "orig", None) or error)
             self.reject("store failed", len(records))
 
     def close_spider(self) -> None:
@@ -75,4 +76,9 @@ class IngestPipeline:
         outcome = self.tally.outcome(
             bytes_received=self.crawler.stats.get_value("downloader/response_bytes", 0),
             close_reason=reason, time_limit_s=settings.getfloat("CLOSESPIDER_TIMEOUT"))
-        crawl.record_crawl(outcome, self.tally.source, schedules_source=spider.schedules_source)
+        try:
+            crawl.record_crawl(outcome, self.tally.source, schedules_source=spider.schedules_source)
+        except SQLAlchemyError as error:   # the database went away: the caller still learns why
+            outcome.status, outcome.error = "error", f"recording the crawl failed: {one_line(error)}"
+        if settings.get(crawl_process.RESULT_FILE_SETTING):
+            crawl_process.write_result(settings[crawl_process.RESULT_FILE_SETTING], outcome)
