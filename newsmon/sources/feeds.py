@@ -29,6 +29,7 @@ from newsmon.core.records import ArticleRecord, Rejected, utcnow
 from newsmon.sources import schedule
 from newsmon.sources.fetch import Fetched, FetchError, FetchSettings, HttpFetcher
 from newsmon.sources.health import FetchOutcome, due_sources, record_fetch, sync_sources
+from newsmon.sources.robots import REFUSAL, RobotsCache
 from newsmon.sources.safety import UnsafeURL, check_url, source_allows_private
 from newsmon.storage.ingest import IngestReport, Pipeline
 from newsmon.storage.lookup import StoredPage, stored_pages
@@ -104,6 +105,7 @@ class FeedPoller:
         self.database_url = database_url
         self.settings = settings or FetchSettings()
         self.fetcher = HttpFetcher(self.settings)
+        self.robots = RobotsCache(self.fetcher, self.settings.user_agent)
         self.pipeline = Pipeline(topic)
         self._pages = ThreadPoolExecutor(self.settings.max_concurrency, thread_name_prefix="newsmon-page")
         self._unchanged: list[FetchOutcome] = []   # polls that found nothing new, recorded on exit
@@ -242,6 +244,8 @@ class FeedPoller:
             return stored_pages(session, source.name, [r.url for r in records])
 
     def _page_record(self, record: ArticleRecord, allow_private: bool) -> ArticleRecord | Rejected:
+        if not self.robots.allows(record.url, allow_private=allow_private):
+            return Rejected(REFUSAL)
         try:
             page = self.fetcher.get(record.url, allow_private=allow_private, accept=PAGE_ACCEPT)
         except FetchError as error:
