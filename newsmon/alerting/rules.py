@@ -356,7 +356,7 @@ def _delivery_states(session: Session, alert_ids: list[int]) -> tuple[dict, dict
         rows = session.execute(
             select(AlertDelivery.alert_id, AlertDelivery.channel, AlertDelivery.status, AlertDelivery.last_error)
             .where(AlertDelivery.alert_id.in_(alert_ids[start:start + 500]),
-                   AlertDelivery.status.in_(("delivered", "failed")))
+                   AlertDelivery.status.in_(("delivered", "failed", "unknown")))
             .order_by(AlertDelivery.channel))
         for alert_id, channel, status, error in rows:
             if status == "delivered":
