@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from models.engine import session_scope
 from newsmon.core.errors import one_line
 from newsmon.sources import crawl, crawl_process
+from newsmon.storage.errors import database_problem
 from newsmon.storage.ingest import Pipeline
 from spiders.items import PageItem, RejectedPage
 
@@ -79,6 +80,7 @@ class IngestPipeline:
         try:
             crawl.record_crawl(outcome, self.tally.source, schedules_source=spider.schedules_source)
         except SQLAlchemyError as error:   # the database went away: the caller still learns why
-            outcome.status, outcome.error = "error", f"recording the crawl failed: {one_line(error)}"
+            outcome.status = "error"
+            outcome.error = database_problem(error)
         if settings.get(crawl_process.RESULT_FILE_SETTING):
             crawl_process.write_result(settings[crawl_process.RESULT_FILE_SETTING], outcome)

@@ -3,8 +3,9 @@
 `serve_site(server, n, delay)` defines a section page linking to `n` article
 pages (each answers after `delay` seconds, so a crawl lasts long enough to be
 killed in the middle) and an RSS feed of the same articles. Every article is
-about the conflict and distinct from the others (its own village, date and
-figures), so each is stored as its own row.
+about the conflict, reports a drone strike (so it raises an alert) and is
+distinct from the others (its own village, date and figures), so each is
+stored as its own row.
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ def article_html(base: str, number: int) -> str:
         f"November {day} to discuss the Nagorno-Karabakh peace process and the delimitation commissions.",
         f"The village council counted {120 + number * 7} households and {number * 3 + 11} hectares of pasture "
         f"that remain out of use since the 2020 war.",
+        f"Local officials said an Azerbaijani drone strike hit a farm outside {village} on the night of "
+        f"November {day}; nobody was hurt.",
         f"Officials in Yerevan and Baku said the talks on item {number} of the draft treaty would continue, "
         f"and {village} asked for a school bus route and {number + 2} new wells before winter.",
     ])
@@ -41,18 +44,23 @@ def article_html(base: str, number: int) -> str:
 <p>{body}</p><p>{body.replace("Report", "Update")}</p></article></body></html>"""
 
 
-def serve_site(server: LoopbackServer, articles: int, delay: float = 0.0) -> list[str]:
-    """Define the site and its feed on `server`; returns the article URLs."""
+def serve_site(server: LoopbackServer, articles: int, delay: float = 0.0, split: bool = False) -> list[str]:
+    """Define the site and its feed on `server`; returns the article URLs.
+
+    Both list every article, or with `split` the site the even-numbered ones and the feed the odd ones.
+    """
     base = server.url
     urls = [f"{base}/fault-site/news/{n}.html" for n in range(articles)]
     for number, url in enumerate(urls):
         server.route(url.removeprefix(base), article_html(base, number), delay=delay)
-    links = "".join(f'<li><a href="{url}">Article {n}</a></li>' for n, url in enumerate(urls))
+    on_site = urls[::2] if split else urls
+    in_feed = urls[1::2] if split else urls
+    links = "".join(f'<li><a href="{url}">Article {n}</a></li>' for n, url in enumerate(on_site))
     server.route("/fault-site/news/", f"<html><body><h1>News</h1><ul>{links}</ul></body></html>")
     server.route("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
     items = "".join(f"<item><title>Council meets on border talks ({n})</title><link>{url}</link>"
                     f"<guid>{url}</guid><description>Nagorno-Karabakh border talks, item {n}.</description>"
-                    f"</item>" for n, url in enumerate(urls))
+                    f"</item>" for n, url in enumerate(in_feed))
     server.route("/fault-feed.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>Fault feed'
                                     f'</title><link>{base}/</link>{items}</channel></rss>',
                  content_type="application/rss+xml")

@@ -6,6 +6,7 @@ one line on stderr and exit non-zero; they never show a traceback.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 from datetime import datetime, timedelta, timezone
@@ -140,6 +141,8 @@ def run(
     def action():
         from newsmon.orchestrator import run_cycle
 
+        # The report says what failed, one line each; the library's tracebacks are for Airflow's logs.
+        logging.getLogger().addHandler(logging.NullHandler())
         report = run_cycle(sources_file=sources, only=only.value if only else None, every=every,
                            progress=not quiet and sys.stderr.isatty())
         if _fmt(fmt) == "json":
@@ -148,6 +151,10 @@ def run(
             report.print_summary()
         if not report.ran:
             fail(report.reason)
+        for line in report.problem_lines():
+            typer.echo(f"newsmon: {line}", err=True)
+        if report.database_error:
+            raise typer.Exit(1)
 
     run_guarded(action)
 

@@ -19,18 +19,22 @@ from datetime import datetime
 from itertools import repeat
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from models import Source
 from models.engine import session_scope
 from newsmon.analysis.extract import decode_html, extract
 from newsmon.analysis.feed import HTML_TYPES, FeedEntry, NotAFeed, ParsedFeed, parse_feed
 from newsmon.analysis.relevance import Topic
 from newsmon.core.config import SourceConfig
+from newsmon.core.errors import one_line
 from newsmon.core.records import ArticleRecord, Rejected, utcnow
 from newsmon.sources import schedule
 from newsmon.sources.fetch import Fetched, FetchError, FetchSettings, HttpFetcher
 from newsmon.sources.health import FetchOutcome, due_sources, record_fetch, sync_sources
 from newsmon.sources.robots import REFUSAL, RobotsCache
 from newsmon.sources.safety import UnsafeURL, check_url, source_allows_private
+from newsmon.storage.errors import database_problem
 from newsmon.storage.ingest import IngestReport, Pipeline
 from newsmon.storage.lookup import StoredPage, stored_pages
 
@@ -337,4 +341,6 @@ def _bare_host(url: str) -> str:
 
 
 def _internal_error(error: Exception) -> str:
-    return f"internal error: {type(error).__name__}: {' '.join(str(error).split())}"[:300]
+    if isinstance(error, SQLAlchemyError):    # the database failed, not the feed: one plain line
+        return database_problem(error)
+    return one_line(f"internal error: {type(error).__name__}: {error}")
