@@ -18,7 +18,16 @@ from typing import Iterator
 
 import pytest
 
-BIN = Path(os.environ.get("NEWSMON_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+def _server_binaries() -> Path:
+    """NEWSMON_TEST_PG_BIN, else the newest of Debian's /usr/lib/postgresql/N/bin."""
+    if os.environ.get("NEWSMON_TEST_PG_BIN"):
+        return Path(os.environ["NEWSMON_TEST_PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3])
+                   if p.parts[-3].isdigit() else 0)
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+BIN = _server_binaries()
 
 
 def free_port() -> int:
