@@ -18,7 +18,7 @@ from models.engine import session_scope
 from newsmon.alerting.delivery import MAX_UNCERTAIN, WebhookChannel, deliver_pending
 from newsmon.alerting.rules import evaluate_and_deliver
 from newsmon.testing.loopback import LoopbackServer
-from tests.test_delivery import REPORTS, SmtpServer, alert_rows, free_port, store_reports
+from test_delivery import REPORTS, SmtpServer, alert_rows, free_port, store_reports
 
 
 def receipts(receiver: LoopbackServer) -> Counter:

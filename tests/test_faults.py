@@ -26,13 +26,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from models import Alert, Article
 from models.engine import make_engine, session_scope
 from newsmon.testing.loopback import LoopbackServer
-from tests.faultsite import crawl_processes, serve_site, wait_until
-from tests.pgcluster import free_port, own_cluster
+from faultsite import crawl_processes, serve_site, wait_until
+from pgcluster import free_port, own_cluster
 
 pytestmark = pytest.mark.faults
 SEED = 18

@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, select, text
 from models import Article
 from models.engine import make_engine, session_scope
 from newsmon.testing.loopback import LoopbackServer
-from tests.conftest import PG_URL, pg_schema_url, require_postgres
-from tests.faultsite import serve_site, sources_file
+from conftest import PG_URL, pg_schema_url, require_postgres
+from faultsite import serve_site, sources_file
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -14,7 +14,7 @@ import pytest
 
 from newsmon.core.config import ConfigError, load_sources
 from newsmon.interface.render import csv_cell, rows_to_csv
-from tests.test_cli_basics import newsmon, one_line_error
+from test_cli_basics import newsmon, one_line_error
 
 
 @pytest.mark.parametrize("args, expected", [

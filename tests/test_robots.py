@@ -10,7 +10,7 @@ from newsmon.sources.feeds import poll_feed
 from newsmon.sources.fetch import FetchSettings, HttpFetcher
 from newsmon.sources.robots import RobotsCache
 from newsmon.testing.loopback import LoopbackServer
-from tests.faultsite import article_html, sources_file
+from faultsite import article_html, sources_file
 
 
 def feed(server: LoopbackServer, paths: list[str]) -> None:

@@ -279,7 +279,7 @@ def _deliver_channel(database_url: str | None, channel: Channel) -> Counter:
         try:
             channel.send(alert)
         except OutcomeUnknown as error:
-            outcome, reason = "unknown", f"outcome unknown: {one_line(error)}"
+            outcome, reason = "unknown", one_line(f"outcome unknown: {error}")
         except (DeliveryError, httpx.HTTPError, OSError) as error:  # smtplib errors are OSErrors
             outcome, reason = "failed", one_line(f"{type(error).__name__}: {error}")
         else:
@@ -386,5 +386,5 @@ def _defer(database_url: str | None, delivery_ids: Sequence[int], reason: str) -
         ).rowcount
 
 
-def one_line(text, limit: int = 300) -> str:
+def one_line(text: str, limit: int = 300) -> str:
     return " ".join(str(text).split())[:limit]
