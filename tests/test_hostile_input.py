@@ -46,6 +46,8 @@ def write(tmp_path, body: str):
 @pytest.mark.parametrize("entry, expected", [
     ("{name: a, kind: rss, url: 'http://x/f', min_interval: -5}", "'min_interval' must be at least 1 second"),
     ("{name: a, kind: rss, url: 'http://x/f', max_interval: 0}", "'max_interval' (0) must be at least"),
+    ("{name: a, kind: rss, url: 'http://x/f', max_interval: 100000000000000000000}",
+     "'max_interval' must be at most 31622400 seconds"),
     ("{name: a, kind: rss, url: 'http://x/f', enabled: 'maybe'}", "'enabled' must be true or false"),
     ("{name: a, kind: site, start_urls: ['http://x/'], article_url_pattern: '/news/(['}",
      "'article_url_pattern' is not a valid regular expression"),

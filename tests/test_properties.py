@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from newsmon.analysis.normalize import canonical_url
 from newsmon.core.config import COMMON_KEYS, KIND_KEYS, ConfigError, load_sources
+from newsmon.core.records import utcnow
+from newsmon.sources import schedule
 from newsmon.interface.cli import UserError, parse_when
 from newsmon.interface.query import QueryError, parse_query
 
@@ -46,6 +48,7 @@ def test_the_sources_loader_returns_sources_or_one_config_error(tmp_path, docume
         return
     for source in sources:
         assert 1 <= source.min_interval <= source.max_interval and isinstance(source.enabled, bool)
+        schedule.next_poll_at(utcnow(), source.max_interval)     # a usable interval: no overflow later
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)

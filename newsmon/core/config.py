@@ -37,6 +37,7 @@ KIND_KEYS = {
 DEFAULT_MIN_INTERVAL = 5 * 60          # seconds between polls of a busy feed
 DEFAULT_MAX_INTERVAL = 6 * 60 * 60     # seconds between polls of a quiet feed
 MAX_NAME_LENGTH = 200                  # the sources.name column
+MAX_INTERVAL_LIMIT = 366 * 24 * 60 * 60
 # YAML 1.1 words for yes and no, so that a quoted `enabled: "false"` means false.
 BOOLEAN_WORDS = {"true": True, "yes": True, "on": True, "1": True,
                  "false": False, "no": False, "off": False, "0": False}
@@ -141,6 +142,9 @@ def _checked(source: SourceConfig) -> SourceConfig:
     """Values that parse but cannot work: raised as ValueError, named by key."""
     if source.min_interval < 1:
         raise ValueError(f"'min_interval' must be at least 1 second, not {source.min_interval}")
+    if source.max_interval > MAX_INTERVAL_LIMIT:    # beyond that, the next poll time would overflow
+        raise ValueError(f"'max_interval' must be at most {MAX_INTERVAL_LIMIT} seconds (a year), "
+                         f"not {source.max_interval}")
     if source.max_interval < source.min_interval:
         raise ValueError(f"'max_interval' ({source.max_interval}) must be at least "
                          f"'min_interval' ({source.min_interval})")
