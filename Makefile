@@ -8,7 +8,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN ?= sqlite:///$(CURDIR)/var/airflow/airflow.db
 
-.PHONY: venv test demo airflow clean browser
+.PHONY: venv test demo airflow clean browser pg-server
 
 venv: $(STAMP)
 
@@ -22,9 +22,14 @@ browser:
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		(apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver)
 
-test: venv browser
+test: venv browser pg-server
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -ra
+
+# The fault suite starts PostgreSQL clusters of its own (initdb, pg_ctl): Debian's server package.
+pg-server:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 
 demo: venv
 	$(PY) -m newsmon.demo

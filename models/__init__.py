@@ -219,6 +219,9 @@ class AlertDelivery(Base):
     channel: Mapped[str] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(default=0)
+    # sends that may have reached the receiver unconfirmed (timeout after sending, deliverer died)
+    uncertain_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    claimed_by: Mapped[str | None] = mapped_column(String(100))    # host:pid of the sending process
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]

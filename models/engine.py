@@ -12,13 +12,34 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.watchdog import StatementWatchdog
+
 PROJECT_ROOT = Path(os.environ.get("NEWSMON_HOME") or Path(__file__).resolve().parents[1])
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "newsmon.db"
 
 
+class DatabaseSettingError(ValueError):
+    """A NEWSMON_DB_* setting is wrong (the CLI shows it as one line; models never imports newsmon)."""
+
+
 def database_url(url: str | None = None) -> str:
-    """The explicit URL, else NEWSMON_DATABASE_URL, else the embedded SQLite file under var/."""
-    return url or os.environ.get("NEWSMON_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    """The explicit URL, else NEWSMON_DATABASE_URL, else the embedded SQLite file under var/.
+
+    A relative SQLite path is made absolute against the caller's working
+    directory, so a crawl subprocess (which runs from the project root) writes
+    to the same file.
+    """
+    return _absolute_sqlite(url or os.environ.get("NEWSMON_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}")
+
+
+def _absolute_sqlite(url: str) -> str:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):     # other dialects, sqlite+driver URLs and in-memory sqlite://
+        return url
+    path = url[len(prefix):]
+    if not path or path.startswith(("/", ":memory:", "file:")):
+        return url
+    return prefix + os.path.abspath(path)
 
 
 def _prepare_sqlite(engine: Engine) -> None:
@@ -79,11 +100,45 @@ def _create_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         _prepare_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, connect_args=_pg_connect_args(parsed))
+    if parsed.get_backend_name() != "postgresql":
+        return create_engine(url, pool_pre_ping=True)
+    limits = database_limits()
+    engine = create_engine(url, connect_args=_pg_connect_args(limits))
+    StatementWatchdog(limits["statement_timeout"]).install(engine)   # also checks connections at checkout
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # The server ends a statement that runs too long; the watchdog, one whose server froze.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {int(limits['statement_timeout'] * 1000)}")
+        dbapi_connection.commit()
+    return engine
 
 
-def _pg_connect_args(parsed) -> dict:
-    return {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
+# Seconds; each overridable by NEWSMON_DB_<NAME> (e.g. NEWSMON_DB_STATEMENT_TIMEOUT=30).
+DATABASE_LIMITS = {"connect_timeout": 10, "statement_timeout": 120, "keepalives_idle": 30,
+                   "keepalives_interval": 10, "keepalives_count": 3}
+
+
+def database_limits() -> dict[str, float]:
+    """The PostgreSQL timeouts and TCP keepalive settings in force; a bad value is one ConfigError line."""
+    limits = {}
+    for name, default in DATABASE_LIMITS.items():
+        variable = f"NEWSMON_DB_{name.upper()}"
+        raw = os.environ.get(variable, "").strip()
+        try:
+            limits[name] = float(raw) if raw else float(default)
+        except ValueError:
+            limits[name] = 0.0
+        if limits[name] <= 0:
+            raise DatabaseSettingError(f"{variable}: not a positive number: {raw!r}")
+    return limits
+
+
+def _pg_connect_args(limits: dict[str, float]) -> dict:
+    return {"connect_timeout": max(1, round(limits["connect_timeout"])), "keepalives": 1,
+            **{name: max(1, round(limits[name]))
+               for name in ("keepalives_idle", "keepalives_interval", "keepalives_count")}}
 
 
 def writer(engine: Engine) -> Engine:

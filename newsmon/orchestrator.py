@@ -22,7 +22,8 @@ from models.engine import database_url as resolve_database_url, session_scope
 from newsmon.core.config import ConfigError, SourceConfig, load_silence, load_sources, source_named, sources_path
 from newsmon.core.errors import one_line
 from newsmon.core.records import utcnow
-from newsmon.sources.health import FetchOutcome, due_sources, sync_sources
+from newsmon.sources.health import FetchOutcome, FetchStatus, due_sources, sync_sources
+from newsmon.storage.errors import database_problem, is_database_problem
 
 
 # Telegram channels are polled like feeds: the feeds DAG and `--only feeds` read them too.
@@ -194,10 +195,22 @@ class CycleReport:
     reason: str | None = None
     outcomes: list[FetchOutcome] = field(default_factory=list)
     alerts: dict = field(default_factory=dict)
+    database_error: str | None = None      # the database failed during the cycle: it is incomplete
 
     def as_dict(self) -> dict:
-        return {"ran": self.ran, "reason": self.reason,
+        return {"ran": self.ran, "reason": self.reason, "database_error": self.database_error,
                 "sources": [outcome_summary(o) for o in self.outcomes], "alerts": self.alerts}
+
+    def problem_lines(self) -> list[str]:
+        """One line per source that failed, then one summary line (none when all went well)."""
+        failed = [o for o in self.outcomes if o.status in (FetchStatus.ERROR, FetchStatus.SKIPPED)]
+        lines = [f"source {o.source}: {o.status}: {o.error}" for o in failed]
+        if self.database_error:
+            lines.append(f"cycle incomplete: {self.database_error}")
+        elif failed:
+            lines.append(f"cycle finished: {len(failed)} of {len(self.outcomes)} sources failed "
+                         f"(see `newsmon sources`)")
+        return lines
 
     def print_summary(self) -> None:
         console = Console(stderr=False)
@@ -234,12 +247,26 @@ def run_cycle(*, sources_file: Path | None = None, only: str | None = None, ever
     with _status(progress) as status:
         if only != "sites":
             status.update("polling the due feeds ...")
-            report.outcomes += _poll_feeds(configs, url, every)
+            report.outcomes += _stage(report, lambda: _poll_feeds(configs, url, every), [])
         if only != "feeds":
-            report.outcomes += _crawl_sites(configs, url, every, sources_path(sources_file), status)
+            report.outcomes += _stage(
+                report, lambda: _crawl_sites(configs, url, every, sources_path(sources_file), status), [])
         status.update("evaluating and delivering alerts ...")
-        report.alerts = _alerts(url, sources_file)
+        report.alerts = _stage(report, lambda: _alerts(url, sources_file), {})
+    if any(is_database_problem(o.error) for o in report.outcomes) and not report.database_error:
+        report.database_error = next(o.error for o in report.outcomes if is_database_problem(o.error))
     return report
+
+
+def _stage(report: CycleReport, work, nothing):
+    """Run one stage of the cycle; a database failure ends the stage, is noted once, and the rest goes on."""
+    try:
+        return work()
+    except (SQLAlchemyError, OSError) as error:
+        report.database_error = report.database_error or database_problem(error)
+        return nothing
+
+
 
 
 def check_topic_and_lexicon() -> None:
@@ -294,7 +321,10 @@ def _crawl_sites(configs: list[SourceConfig], url: str, every: bool, sources_fil
     outcomes = []
     for number, name in enumerate(due, 1):
         status.update(f"crawling {name} ({number}/{len(due)}) ...")
-        outcomes.append(crawl_site(sites[name], sources_file=sources_file, database_url=url))
+        try:
+            outcomes.append(crawl_site(sites[name], sources_file=sources_file, database_url=url))
+        except SQLAlchemyError as error:    # recording the crawl failed: say so, go on with the next
+            outcomes.append(FetchOutcome(name, sites[name].first_url, "error", error=database_problem(error)))
     return outcomes
 
 

@@ -14,7 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from models.engine import session_scope
 from newsmon.core.errors import one_line
-from newsmon.sources import crawl
+from newsmon.sources import crawl, crawl_process
+from newsmon.storage.errors import database_problem
 from newsmon.storage.evidence import EvidenceArchive, RawResponse
 from newsmon.storage.ingest import Pipeline
 from spiders.items import PageItem, RejectedPage
@@ -84,4 +85,10 @@ class IngestPipeline:
         outcome = self.tally.outcome(
             bytes_received=self.crawler.stats.get_value("downloader/response_bytes", 0),
             close_reason=reason, time_limit_s=settings.getfloat("CLOSESPIDER_TIMEOUT"))
-        crawl.record_crawl(outcome, self.tally.source, schedules_source=spider.schedules_source)
+        try:
+            crawl.record_crawl(outcome, self.tally.source, schedules_source=spider.schedules_source)
+        except SQLAlchemyError as error:   # the database went away: the caller still learns why
+            outcome.status = "error"
+            outcome.error = database_problem(error)
+        if settings.get(crawl_process.RESULT_FILE_SETTING):
+            crawl_process.write_result(settings[crawl_process.RESULT_FILE_SETTING], outcome)

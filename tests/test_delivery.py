@@ -183,7 +183,7 @@ def test_forced_retries_and_concurrent_deliveries_send_nothing_twice(db_url, rec
     for channel in ("webhook", "email"):
         assert sum(r["delivered"].get(channel, 0) for r in results) == count
     for _retry in range(2):
-        assert deliver_pending(db_url, channels) == {"delivered": {}, "failed": {}}
+        assert deliver_pending(db_url, channels) == {"delivered": {}, "failed": {}, "unknown": {}}
     assert sorted(b["id"] for b in posted(receiver)) == sorted(a["id"] for a in alert_rows(db_url))
     assert len(smtp.inbox.messages) == count
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from html import escape
 
 from sqlalchemy import select
@@ -86,9 +86,11 @@ def test_a_crawled_article_edited_in_place_keeps_both_captures(tmp_path, sqlite_
         first = crawl.crawl_site(load_sources(sources)[0], sources_file=sources, database_url=sqlite_url,
                                  extra_settings=settings)
         assert first.status == "ok", first.error
+        # A lastmod has whole seconds and one before our last check means "seen": the edit comes later.
+        edited_at = utcnow() + timedelta(seconds=5)
         edited = page.html.replace("dead and", "dead (revised figure) and")
         server.route(page.path, edited, content_type=HTML)
-        changed = [archive.Page(p.path, p.html, p.published, p.relevant, utcnow() if p is page else p.lastmod)
+        changed = [archive.Page(p.path, p.html, p.published, p.relevant, edited_at if p is page else p.lastmod)
                    for p in pages]
         server.route("/sitemap.xml", archive.sitemap(server.url, changed))
         second = crawl.crawl_site(load_sources(sources)[0], sources_file=sources, database_url=sqlite_url,

@@ -389,7 +389,8 @@ def _delivery_states(session: Session, alert_ids: list[int]) -> tuple[dict, dict
         rows = session.execute(
             select(AlertDelivery.alert_id, AlertDelivery.channel, AlertDelivery.status, AlertDelivery.last_error)
             .where(AlertDelivery.alert_id.in_(alert_ids[start:start + 500]),
-                   AlertDelivery.status.in_((notify.DeliveryStatus.DELIVERED, notify.DeliveryStatus.FAILED)))
+                   AlertDelivery.status.in_((notify.DeliveryStatus.DELIVERED, notify.DeliveryStatus.FAILED,
+                                             notify.DeliveryStatus.UNKNOWN)))
             .order_by(AlertDelivery.channel))
         for alert_id, channel, status, error in rows:
             if status == notify.DeliveryStatus.DELIVERED:

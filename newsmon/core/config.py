@@ -42,6 +42,11 @@ TELEGRAM_CHANNEL = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")   # Telegram's ru
 TELEGRAM_MAX_PAGES = 5                 # preview pages (about 20 posts each) read per poll to catch up
 DEFAULT_MIN_INTERVAL = 5 * 60          # seconds between polls of a busy feed
 DEFAULT_MAX_INTERVAL = 6 * 60 * 60     # seconds between polls of a quiet feed
+MAX_NAME_LENGTH = 200                  # the sources.name column
+MAX_INTERVAL_LIMIT = 366 * 24 * 60 * 60
+# YAML 1.1 words for yes and no, so that a quoted `enabled: "false"` means false.
+BOOLEAN_WORDS = {"true": True, "yes": True, "on": True, "1": True,
+                 "false": False, "no": False, "off": False, "0": False}
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,8 @@ def _parse_source(entry, index: int, path: Path) -> SourceConfig:
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{path}: source #{index} has no 'name'")
     where = f"{path}: source '{name}'"
+    if len(name.strip()) > MAX_NAME_LENGTH:
+        raise ConfigError(f"{path}: source '{name[:40]}…' has a name over {MAX_NAME_LENGTH} characters")
     kind = entry.get("kind")
     if kind not in KINDS:
         raise ConfigError(f"{where}: 'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -192,7 +199,7 @@ def _parse_source(entry, index: int, path: Path) -> SourceConfig:
         raise ConfigError(f"{where}: 'outlet_type' must be one of {', '.join(OUTLET_TYPES)}, "
                           f"not {entry.get('outlet_type')!r}")
     try:
-        return _build_source(entry, name, kind)
+        return _checked(_build_source(entry, name, kind))
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{where}: {one_line(error)}") from None
 
@@ -211,6 +218,26 @@ def _telegram_entry(entry: dict, where: str) -> dict:
     return {"outlet": channel, **entry, "channel": channel, "url": base.rstrip("/") + "/" + channel}
 
 
+def _checked(source: SourceConfig) -> SourceConfig:
+    """Values that parse but cannot work: raised as ValueError, named by key."""
+    if source.min_interval < 1:
+        raise ValueError(f"'min_interval' must be at least 1 second, not {source.min_interval}")
+    if source.max_interval > MAX_INTERVAL_LIMIT:    # beyond that, the next poll time would overflow
+        raise ValueError(f"'max_interval' must be at most {MAX_INTERVAL_LIMIT} seconds (a year), "
+                         f"not {source.max_interval}")
+    if source.max_interval < source.min_interval:
+        raise ValueError(f"'max_interval' ({source.max_interval}) must be at least "
+                         f"'min_interval' ({source.min_interval})")
+    if source.max_pages < 1:
+        raise ValueError(f"'max_pages' must be at least 1, not {source.max_pages}")
+    if source.article_url_pattern is not None:
+        try:
+            re.compile(source.article_url_pattern)
+        except (re.error, TypeError) as error:
+            raise ValueError(f"'article_url_pattern' is not a valid regular expression: {error}") from None
+    return source
+
+
 def _build_source(entry: dict, name: str, kind: str) -> SourceConfig:
     urls = {key: _url_list(entry.get(key), key) for key in ("start_urls", "sitemap_urls")}
     outlet = str(entry.get("outlet") or _default_outlet(entry.get("url") or next(
@@ -218,17 +245,27 @@ def _build_source(entry: dict, name: str, kind: str) -> SourceConfig:
     return SourceConfig(
         name=name.strip(), kind=kind, url=entry.get("url"), language=entry.get("language"),
         country=entry.get("country"), outlet=outlet, outlet_type=entry.get("outlet_type"),
-        enabled=bool(entry.get("enabled", True)),
-        topic_specific=bool(entry.get("topic_specific", False)),
+        enabled=_boolean(entry.get("enabled", True), "enabled"),
+        topic_specific=_boolean(entry.get("topic_specific", False), "topic_specific"),
         min_interval=int(entry.get("min_interval", DEFAULT_MIN_INTERVAL)),
         max_interval=int(entry.get("max_interval", DEFAULT_MAX_INTERVAL)),
         start_urls=urls["start_urls"], sitemap_urls=urls["sitemap_urls"],
         allowed_domains=tuple(str(d) for d in entry.get("allowed_domains") or ()),
         article_url_pattern=entry.get("article_url_pattern"),
         max_pages=int(entry.get("max_pages", TELEGRAM_MAX_PAGES if kind == "telegram" else 200)),
-        follow_pagination=bool(entry.get("follow_pagination", True)),
+        follow_pagination=_boolean(entry.get("follow_pagination", True), "follow_pagination"),
         settings=dict(entry) | {"outlet": outlet},
     )
+
+
+def _boolean(value, key: str) -> bool:
+    """A YAML boolean, or one of its words written as a string ("false", "no", ...)."""
+    if isinstance(value, bool):
+        return value
+    word = BOOLEAN_WORDS.get(str(value).strip().lower()) if isinstance(value, (str, int)) else None
+    if word is None:
+        raise ValueError(f"'{key}' must be true or false, not {value!r}")
+    return word
 
 
 def _default_outlet(url: str | None) -> str | None:

@@ -6,6 +6,7 @@ one line on stderr and exit non-zero; they never show a traceback.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -18,7 +19,7 @@ import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
-from models.engine import database_url, session_scope
+from models.engine import DatabaseSettingError, database_url, session_scope
 from newsmon.interface import render as output
 from newsmon.core.errors import NewsmonError, one_line
 
@@ -74,14 +75,15 @@ def parse_when(value: str | None, option: str) -> datetime | None:
     if not value:
         return None
     age = AGE.match(value.strip())
-    if age:
-        unit = {"h": "hours", "d": "days", "w": "weeks"}[age.group(2)]
-        return datetime.now(timezone.utc) - timedelta(**{unit: int(age.group(1))})
     try:
+        if age:
+            unit = {"h": "hours", "d": "days", "w": "weeks"}[age.group(2)]
+            return datetime.now(timezone.utc) - timedelta(**{unit: int(age.group(1))})
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise UserError(f"{option}: not a date, time or age: {value!r} (try 2026-11-20 or 24h)") from None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    except (OverflowError, ValueError):   # an age beyond year 1, a malformed date
+        raise UserError(f"{option}: not a date, time or age after year 1: {value!r} "
+                        f"(try 2026-11-20 or 24h)") from None
 
 
 def describe_database(url: str) -> str:
@@ -104,7 +106,7 @@ def run_guarded(action) -> None:
     url = database_url()
     try:
         action()
-    except NewsmonError as error:
+    except (NewsmonError, DatabaseSettingError) as error:
         fail(one_line(error))
     except ArgumentError:
         fail(f"not a valid database URL: {describe_database(url)}")
@@ -154,6 +156,8 @@ def run(
     def action():
         from newsmon.orchestrator import run_cycle
 
+        # The report says what failed, one line each; the library's tracebacks are for Airflow's logs.
+        logging.getLogger().addHandler(logging.NullHandler())
         report = run_cycle(sources_file=sources, only=only.value if only else None, every=every,
                            progress=not quiet and sys.stderr.isatty())
         if _fmt(fmt) == "json":
@@ -162,6 +166,10 @@ def run(
             report.print_summary()
         if not report.ran:
             fail(report.reason)
+        for line in report.problem_lines():
+            typer.echo(f"newsmon: {line}", err=True)
+        if report.database_error:
+            raise typer.Exit(1)
 
     run_guarded(action)
 

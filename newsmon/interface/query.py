@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Iterator, Sequence
 
-from sqlalchemy import Row, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy import Row, Select, and_, false, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from models import Alert, AlertDelivery, Article, Revision, Sighting, Source
@@ -28,6 +28,14 @@ from newsmon.storage.fulltext import FTS_TABLE, SEARCH_VECTOR, fts5_matching, to
 ARTICLE_FIELDS = ("id", "url", "canonical_url", "title", "source", "published_at", "fetched_at",
                   "language", "story_id", "duplicate_of", "relevance")
 DETAIL_FIELDS = ("text", "summary", "authors")
+# Row ids are 32-bit on PostgreSQL (SERIAL): a larger number names no row, and binding it
+# would be a driver error (SQLite's 64-bit limit is further still).
+MAX_ROW_ID = 2**31 - 1
+
+
+def is_row_id(value: int) -> bool:
+    """Whether `value` could be the id of a stored row (so binding it cannot overflow)."""
+    return 1 <= value <= MAX_ROW_ID
 
 
 class NotFound(NewsmonError, LookupError):
@@ -175,7 +183,7 @@ def _filtered_except_period(statement: Select, filters: Filters) -> Select:
     if filters.language:
         statement = statement.where(Article.language == filters.language)
     if filters.story is not None:
-        statement = statement.where(Article.story_id == filters.story)
+        statement = statement.where(Article.story_id == filters.story if is_row_id(filters.story) else false())
     if filters.min_relevance is not None:
         statement = statement.where(Article.relevance >= filters.min_relevance)
     return statement
@@ -361,7 +369,7 @@ def article_dict(article: Article | Row, *, detail: bool = False) -> dict:
 
 
 def show(session: Session, article_id: int) -> dict:
-    article = session.get(Article, article_id)
+    article = session.get(Article, article_id) if is_row_id(article_id) else None
     if article is None:
         raise NotFound(f"no article with id {article_id}")
     record = article_dict(article, detail=True)

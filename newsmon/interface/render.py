@@ -47,16 +47,28 @@ def rows_to_csv(rows: Iterable[dict], fields: Sequence[str] | None = None) -> st
     if not rows and not fields:
         return ""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else list(fields), lineterminator="\n")
+    # RFC 4180 line ends: the csv module quotes a cell holding any character of the line
+    # terminator, and a title with a bare CR must be quoted, not split into two rows.
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else list(fields), lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({key: csv_cell(value) for key, value in row.items()})
     return buffer.getvalue()
 
 
+# A spreadsheet runs a cell that begins with one of these as a formula: a hostile feed could
+# put =HYPERLINK(...) into an analyst's sheet. OWASP's advice: prefix such text cells with '.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: lists and objects as JSON, text that a spreadsheet would run defused."""
     value = to_jsonable(value)
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
 
 
 def _print_json(value: Any) -> None:

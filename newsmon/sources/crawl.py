@@ -7,8 +7,8 @@ how a crawl's tally becomes one fetch-log row.
 
 ``crawl_site`` runs ``scrapy crawl news`` in a subprocess: Scrapy's Twisted
 reactor cannot be restarted inside one process, and Airflow runs many tasks
-in one worker process. The subprocess writes its own fetch-log row; the
-caller reads it back.
+in one worker process. The subprocess writes its own fetch-log row and hands
+its outcome back in a result file (``crawl_process``).
 """
 from __future__ import annotations
 
@@ -16,11 +16,8 @@ import json
 import logging
 import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,12 +25,11 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from parsel import Selector
-from sqlalchemy import select
 from w3lib.encoding import http_content_type_encoding
 
-from models import FetchEvent, Source
+from models import Source
 from models.engine import PROJECT_ROOT, database_url as resolve_database_url, session_scope
-from newsmon.sources import schedule
+from newsmon.sources import crawl_process, schedule
 from newsmon.core.config import ConfigError, SourceConfig
 from newsmon.core.errors import one_line
 from newsmon.analysis.extract import Extracted, decode_html, extract
@@ -294,32 +290,49 @@ def fetch_articles(source: SourceConfig, urls: Iterable[str], *, sources_file: P
 def run_spider(spider: str, source: SourceConfig, arguments: dict[str, str], *,
                database_url: str | None, timeout: float, extra_settings: dict | None,
                schedules_source: bool) -> FetchOutcome:
-    """Run `scrapy crawl SPIDER` and read back the fetch-log row it wrote.
+    """Run `scrapy crawl SPIDER` and return the outcome it reports in its result file.
 
     The crawl stops itself at `timeout` (CLOSESPIDER_TIMEOUT, so what it
     stored is kept and recorded); the process is killed only if it is still
-    running SHUTDOWN_GRACE_S later. A crawl that died without writing its row
-    gets an error row written here, from its exit code and last stderr line.
+    running SHUTDOWN_GRACE_S later. A crawl that ended without a result (it
+    died, or failed before writing its fetch-log row) gets an error row written
+    here, from its exit code and last stderr line. A crawl of a source that is
+    already being crawled does not start: its outcome is `skipped`.
     """
     url = resolve_database_url(database_url)
-    settings = {"CLOSESPIDER_TIMEOUT": timeout, **(extra_settings or {})}
-    command = [sys.executable, "-m", "scrapy", "crawl", spider]
-    command += [part for name, value in arguments.items() for part in ("-a", f"{name}={value}")]
-    command += [part for name, value in settings.items() for part in ("-s", f"{name}={_setting(value)}")]
     started = utcnow()
-    with tempfile.TemporaryFile() as stderr:
-        returncode = _run(command, _crawl_env(url), stderr, timeout + SHUTDOWN_GRACE_S)
-        stderr.seek(0)
-        last_line = _last_line(stderr.read()[-STDERR_TAIL_BYTES:])
-    recorded = recorded_outcome(source.name, since=started, database_url=url)
-    if recorded is not None:
-        return recorded
+    try:
+        with crawl_process.source_lock(url, source.name) as lock, \
+                tempfile.TemporaryDirectory(prefix="newsmon-crawl-") as folder:
+            result_file = Path(folder) / "result.json"
+            settings = {"CLOSESPIDER_TIMEOUT": timeout, crawl_process.RESULT_FILE_SETTING: str(result_file),
+                        **(extra_settings or {})}
+            returncode, last_line = _crawl(spider, arguments, settings, url, lock, timeout)
+            outcome = crawl_process.read_result(result_file)
+    except crawl_process.CrawlBusy as busy:
+        return FetchOutcome(source=source.name, url=source.first_url, status=FetchStatus.SKIPPED,
+                            started_at=started, finished_at=utcnow(), error=str(busy))
+    if outcome is not None:
+        return outcome
     reason = "killed after its time limit" if returncode is None else f"exited with code {returncode}"
     outcome = FetchOutcome(source=source.name, url=source.first_url, status=FetchStatus.ERROR,
                            started_at=started, finished_at=utcnow(),
                            error=f"crawl {reason}" + (f": {last_line}" if last_line else ""))
     record_crawl(outcome, source, database_url=url, schedules_source=schedules_source)
     return outcome
+
+
+def _crawl(spider: str, arguments: dict[str, str], settings: dict, database_url: str, lock: int,
+           timeout: float) -> tuple[int | None, str]:
+    """Run the crawl process; its exit code (None: killed) and the last line it wrote on stderr."""
+    command = [sys.executable, "-m", "scrapy", "crawl", spider]
+    command += [part for name, value in arguments.items() for part in ("-a", f"{name}={value}")]
+    command += [part for name, value in settings.items() for part in ("-s", f"{name}={_setting(value)}")]
+    with tempfile.TemporaryFile() as stderr:
+        returncode = crawl_process.run(command, cwd=PROJECT_ROOT, env=_crawl_env(database_url), stderr=stderr,
+                                       timeout=timeout + SHUTDOWN_GRACE_S, keep_fds=(lock,))
+        stderr.seek(0)
+        return returncode, _last_line(stderr.read()[-STDERR_TAIL_BYTES:])
 
 
 def _crawl_env(database_url: str) -> dict[str, str]:
@@ -332,38 +345,6 @@ def _setting(value) -> str:
     return json.dumps(value) if isinstance(value, (dict, list, bool)) else str(value)
 
 
-def _run(command: list[str], env: dict[str, str], stderr, timeout: float) -> int | None:
-    """The exit code, or None when the crawl had to be killed (with everything it started)."""
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
-    try:
-        return process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        return None
-    except BaseException:   # the caller is going away (Ctrl-C, task killed): take the crawl along
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        raise
-
-
 def _last_line(data: bytes) -> str:
     lines = [line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
     return one_line(lines[-1]) if lines else ""
-
-
-def recorded_outcome(source: str, *, since: datetime, database_url: str | None = None) -> FetchOutcome | None:
-    """The newest fetch-log row of `source` started at or after `since`, as a FetchOutcome."""
-    with session_scope(database_url) as session:
-        event = session.scalar(select(FetchEvent)
-                               .where(FetchEvent.source == source, FetchEvent.started_at >= since)
-                               .order_by(FetchEvent.id.desc()).limit(1))
-    if event is None:
-        return None
-    # The fetch log keeps duplicates and unchanged pages as one number.
-    report = IngestReport(seen=event.entries_seen, stored=event.entries_stored,
-                          duplicates=event.entries_duplicate, rejected=Counter(event.rejected_reasons))
-    return FetchOutcome(source=event.source, url=event.url, status=event.status,
-                        started_at=event.started_at, finished_at=event.finished_at,
-                        http_status=event.http_status, bytes=event.bytes, error=event.error, report=report)

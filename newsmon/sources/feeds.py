@@ -19,6 +19,8 @@ from datetime import datetime
 from itertools import repeat
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from models import Source
 from models.engine import session_scope
 from newsmon.analysis.extract import decode_html, extract
@@ -30,7 +32,9 @@ from newsmon.core.records import ArticleRecord, Rejected, utcnow
 from newsmon.sources import schedule
 from newsmon.sources.fetch import Fetched, FetchError, FetchSettings, HttpFetcher
 from newsmon.sources.health import FetchOutcome, FetchStatus, due_sources, record_fetch, sync_sources
+from newsmon.sources.robots import REFUSAL, RobotsCache
 from newsmon.sources.safety import UnsafeURL, check_url, source_allows_private
+from newsmon.storage.errors import database_problem
 from newsmon.storage.evidence import EvidenceArchive, RawResponse
 from newsmon.storage.ingest import IngestReport, Pipeline
 from newsmon.storage.lookup import StoredPage, stored_pages
@@ -109,6 +113,7 @@ class FeedPoller:
         self.database_url = database_url
         self.settings = settings or FetchSettings()
         self.fetcher = HttpFetcher(self.settings)
+        self.robots = RobotsCache(self.fetcher, self.settings.user_agent)
         self.pipeline = Pipeline(topic)
         self._pages = ThreadPoolExecutor(self.settings.max_concurrency, thread_name_prefix="newsmon-page")
         self._unchanged: list[FetchOutcome] = []   # polls that found nothing new, recorded on exit
@@ -252,6 +257,8 @@ class FeedPoller:
             return stored_pages(session, source.name, [r.url for r in records])
 
     def page_record(self, record: ArticleRecord, allow_private: bool) -> ArticleRecord | Rejected:
+        if not self.robots.allows(record.url, allow_private=allow_private):
+            return Rejected(REFUSAL)
         try:
             page = self.fetcher.get(record.url, allow_private=allow_private, accept=PAGE_ACCEPT)
         except FetchError as error:
@@ -354,4 +361,6 @@ def _bare_host(url: str) -> str:
 
 
 def _internal_error(error: Exception) -> str:
+    if isinstance(error, SQLAlchemyError):    # the database failed, not the feed: one plain line
+        return database_problem(error)
     return one_line(f"internal error: {type(error).__name__}: {error}")

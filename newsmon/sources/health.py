@@ -25,6 +25,7 @@ class FetchStatus(StrEnum):
     OK = "ok"
     NOT_MODIFIED = "not_modified"
     ERROR = "error"
+    SKIPPED = "skipped"       # a crawl of this source was already running (sources/crawl_process.py)
 
 
 @dataclass
