@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from models import Alert, Article
+from models import Alert, Article, Source, Story
 from models.engine import session_scope
 from newsmon.analysis import similarity
 from newsmon.alerting.rules import AlertRules, evaluate, evaluate_and_deliver, list_alerts
@@ -174,6 +174,40 @@ def test_own_reports_of_two_outlets_same_day_same_place_confirm_each_other(db_ur
                    published=NOW - timedelta(hours=3)))
     shelling = [a for a in run(db_url) if a.kind == "keyword" and a.concept == "shelling"]
     assert len(shelling) == 3 and {a.severity for a in shelling} == {3}
+
+
+def add_sources(url: str, outlets: dict[str, str]) -> None:
+    """Source rows as sync_sources writes them: `settings` carries the outlet of sources.yaml."""
+    with session_scope(url, write=True) as session:
+        session.add_all(Source(name=name, kind="rss", settings={"outlet": outlet}) for name, outlet in outlets.items())
+
+
+def test_two_feeds_of_one_outlet_are_one_outlet(db_url):
+    add_sources(db_url, {"armenpress-en": "armenpress.am", "armenpress-ru": "armenpress.am",
+                         "news-az": "news.az"})
+    store(db_url, prepared("Drone strike near Goris", SYNDICATED_TEXT, source="armenpress-en", sketch=True),
+          prepared("Goris army post hit by drone", SYNDICATED_TEXT, source="armenpress-ru", sketch=True))
+    alert, = [a for a in run(db_url) if a.kind == "keyword" and a.concept == "drone_strike"]
+    with session_scope(db_url) as session:
+        story = session.get(Story, alert.story_id)
+        assert (story.article_count, story.outlet_count) == (2, 1)
+    assert alert.severity == 2 and "confirmed" not in alert.message     # one outlet's two feeds
+    store(db_url, prepared("Army post near Goris hit by a drone", SYNDICATED_TEXT, source="news-az", sketch=True))
+    run(db_url)
+    confirmed, = [a for a in stored_alerts(db_url, "keyword") if a.concept == "drone_strike"]
+    assert confirmed.severity == 3 and "confirmed by 2 outlets" in confirmed.message
+
+
+def test_alert_carries_the_matched_sentence_and_the_rule(db_url):
+    text = ("The ministry met reporters on Friday. Artillery shelling hit Jermuk overnight, officials said. "
+            "Schools stayed open.")
+    store(db_url, prepared("Night in the south", text))
+    alert, = [a for a in run(db_url) if a.kind == "keyword"]
+    assert alert.evidence == {"rule": r"shelling/en: shell(?:ed|ing)\b(?!\W+out)",
+                              "sentences": ["Artillery shelling hit Jermuk overnight, officials said."]}
+    with session_scope(db_url) as session:
+        row, = [r for r in list_alerts(session) if r["kind"] == "keyword"]
+    assert row["evidence"] == alert.evidence
 
 
 def test_one_outlet_alone_does_not_confirm(db_url):

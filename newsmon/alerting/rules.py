@@ -21,7 +21,10 @@ so re-running an evaluation, or a retried task, never raises an alert twice)
   story's articles (syndicated copies) plus those of other stories with a keyword
   alert for the same concept at the same place whose story began the same UTC day
   (outlets that wrote their own text). The severity is raised in the record; an
-  alert already delivered is not sent again for it.
+  alert already delivered is not sent again for it. An outlet is a source's
+  `outlet` (sources.yaml), so two feeds of one site are one outlet.
+- keyword and new_term alerts carry `evidence`: the sentence(s) that matched and
+  the pattern that fired ("shelling/ru: обстрел").
 - new_term: an escalation concept (weapon systems are concepts of their own)
   seen for the first time, or again after a quiet period (AlertRules.quiet_period,
   default 14 days, NEWSMON_ALERT_QUIET_DAYS), by the article's publication time.
@@ -53,6 +56,7 @@ from newsmon.alerting import delivery as notify
 from newsmon.core.config import ConfigError
 from newsmon.analysis.escalation import ConceptMatch, Lexicon, describe, load_lexicon
 from newsmon.core.records import utcnow
+from newsmon.storage.dedup import distinct_outlets
 from newsmon.storage.store import insert, lock_for_ingest
 
 WATERMARK_KEY = "alerts.watermark"
@@ -220,7 +224,7 @@ def _raise_keyword(session: Session, article, match: ConceptMatch, now: datetime
     alert_id = _insert_alert(session, kind="keyword", severity=match.severity, concept=match.concept,
                              terms=list(match.terms), story_id=article.story_id, article_id=article.id,
                              message=f"{describe(match)}: {article.title}", created_at=now, dedup_key=key,
-                             **_place_fields(match))
+                             evidence=_evidence(match), **_place_fields(match))
     return key, alert_id
 
 
@@ -235,7 +239,8 @@ def _raise_new_term(session: Session, article, match: ConceptMatch, now: datetim
     return _insert_alert(session, kind="new_term", severity=match.severity, concept=match.concept,
                          terms=list(match.terms), story_id=article.story_id, article_id=article.id,
                          message=f"new term: {match.label} ({why}): {article.title}", created_at=now,
-                         dedup_key=f"new_term:{match.concept}:{seen.date().isoformat()}", **_place_fields(match))
+                         dedup_key=f"new_term:{match.concept}:{seen.date().isoformat()}", evidence=_evidence(match),
+                         **_place_fields(match))
 
 
 def _confirm(session: Session, keyword_key: str, lexicon: Lexicon) -> None:
@@ -245,7 +250,7 @@ def _confirm(session: Session, keyword_key: str, lexicon: Lexicon) -> None:
     if alert.severity >= severity or alert.story_id is None:
         return
     stories = _corroborating_stories(session, alert)
-    outlets = session.scalar(select(func.count(func.distinct(Article.source))).where(Article.story_id.in_(stories)))
+    outlets = session.scalar(distinct_outlets(Article.story_id.in_(stories)))
     if outlets < CONFIRMING_OUTLETS:
         return
     session.execute(
@@ -316,6 +321,10 @@ def _place_fields(match: ConceptMatch) -> dict[str, Any]:
         return {"location": None, "latitude": None, "longitude": None}
     place = match.places[0]
     return {"location": f"{place.name} ({place.country})", "latitude": place.lat, "longitude": place.lon}
+
+
+def _evidence(match: ConceptMatch) -> dict[str, Any]:
+    return {"rule": match.rule, "sentences": list(match.evidence)}
 
 
 def _alerts_by_id(session: Session, ids: list[int]) -> list[Alert]:

@@ -74,6 +74,7 @@ WINDOW_BEFORE, WINDOW_AFTER = 4, 6
 # A word selects its candidate patterns by its first three letters, or two.
 _KEY_LENGTH, _SHORT_KEY = 3, 2
 _PLACEHOLDERS = {"{gap}": r"(?:\W+\w+){0,3}?\W+"}   # up to three words in between
+EVIDENCE_SENTENCES, EVIDENCE_CHARS = 2, 300   # what an alert quotes of the article
 _YEAR_PATTERN = r"(?:19|20)\d\d(?!\d)(?![.,]\d)"
 
 _WORD = re.compile(r"\w+")
@@ -99,6 +100,8 @@ class ConceptMatch:
     kind: str                    # "escalation" | "de_escalation"
     terms: tuple[str, ...]       # surface forms matched, as written in the text
     places: tuple[Place, ...]    # near the match, else the article's main place, else ()
+    evidence: tuple[str, ...] = ()   # the sentences that matched (at most EVIDENCE_SENTENCES)
+    rule: str = ""                   # the pattern that fired, e.g. "shelling/ru: обстрел"
 
 
 def _strip_marks(char: str) -> str:
@@ -205,11 +208,21 @@ class _Rule:
     concept: str | None = None
     place: _Gazetteer | None = None
     cue: str | None = None
+    written: tuple[str, ...] = ()   # the patterns as the file writes them, to name the one that fired
+    compiled: tuple[str, ...] = ()  # the same, placeholders expanded and folded
+
+    def which(self, folded: str, start: int) -> str:
+        """The pattern, as written, that matches at start: only asked for the evidence of an alert."""
+        for written, pattern in zip(self.written, self.compiled):
+            if re.compile(pattern, re.I).match(folded, start):
+                return written
+        return ""
 
 
-def _rule(what: str, patterns: list[str], language: str, **target) -> _Rule:
+def _rule(what: str, patterns: list[str], language: str, written: list[str] | None = None, **target) -> _Rule:
     keys = frozenset().union(*(_keys(what, p) for p in patterns))
-    return _Rule(re.compile("|".join(f"(?:{p})" for p in patterns), re.I), keys, language, **target)
+    return _Rule(re.compile("|".join(f"(?:{p})" for p in patterns), re.I), keys, language, **target,
+                 written=tuple(written or ()), compiled=tuple(patterns) if written else ())
 
 
 def _named(section: str, index: int, entry, name_key: str) -> str:
@@ -261,7 +274,7 @@ def _concept_rules(index: int, entry, place_pattern: str) -> tuple[dict, list[_R
             for placeholder, expansion in expansions.items():
                 pattern = pattern.replace(placeholder, expansion)
             expanded.append(_fold_pattern(pattern))
-        rules.append(_rule(f"{what} ({language})", expanded, language, concept=concept))
+        rules.append(_rule(f"{what} ({language})", expanded, language, raw, concept=concept))
     info = {"label": entry["label"], "severity": entry["severity"], "kind": entry["kind"],
             "group": entry.get("group"), "scope": entry.get("scope", "place")}
     return info, rules
@@ -466,6 +479,18 @@ def _terms(reading: _Reading, hits: list[_Hit]) -> tuple[str, ...]:
     return tuple(terms.values())
 
 
+def _evidence(reading: _Reading, hits: list[_Hit]) -> tuple[str, ...]:
+    """The sentences of the first matches, whitespace collapsed, each cut at EVIDENCE_CHARS."""
+    sentences = dict.fromkeys(reading.sentence_of(hit.start) for hit in hits)
+    found = []
+    for number in list(sentences)[:EVIDENCE_SENTENCES]:
+        start = reading.sentence_starts[number]
+        end = reading.sentence_starts[number + 1] if number + 1 < len(reading.sentence_starts) else len(reading.text)
+        sentence = " ".join(reading.text[start:end].split())
+        found.append(sentence if len(sentence) <= EVIDENCE_CHARS else sentence[:EVIDENCE_CHARS - 1] + "…")
+    return tuple(found)
+
+
 def _reference_year(published: date | None) -> int:
     return (published or datetime.now(timezone.utc)).year
 
@@ -546,8 +571,11 @@ class Lexicon:
 
     def _match(self, reading: _Reading, concept: str, hits: list[_Hit]) -> ConceptMatch:
         info = self.concepts[concept]
+        first = hits[0]
+        rule = f"{concept}/{first.rule.language}: {first.rule.which(reading.folded, first.start)}"
         return ConceptMatch(concept, info["label"], info["severity"], info["kind"],
-                            _terms(reading, hits), _places_near(reading, hits, info["scope"]))
+                            _terms(reading, hits), _places_near(reading, hits, info["scope"]),
+                            _evidence(reading, hits), rule)
 
 
 def load_lexicon(path: str | Path | None = None) -> Lexicon:

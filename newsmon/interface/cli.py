@@ -239,13 +239,16 @@ def alerts(
 ) -> None:
     """Escalation alerts, newest first."""
     def action():
+        from newsmon.alerting.delivery import evidence_text
         from newsmon.alerting.rules import list_alerts
 
         check_database_exists(database_url())
         with session_scope() as session:
             rows = list_alerts(session, since=parse_when(since, "--since"), min_severity=min_severity, limit=limit)
+        if _fmt(fmt) == "table":    # the evidence quoted in one cell; JSON and CSV keep its fields
+            rows = [{**row, "evidence": evidence_text(row["evidence"])} for row in rows]
         output.render_rows(rows, _fmt(fmt), ["id", "created_at", "kind", "severity", "message", "location",
-                                              "delivered", "failed"], title="alerts")
+                                              "evidence", "delivered", "failed"], title="alerts")
 
     run_guarded(action)
 

@@ -21,7 +21,7 @@ import numpy as np
 from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from models import Alert, Article, ArticleBand, ArticleSignature, Story
+from models import Alert, Article, ArticleBand, ArticleSignature, Source, Story
 from models.types import as_utc
 from newsmon.analysis import similarity
 
@@ -205,14 +205,22 @@ def _seen_at():
     return func.coalesce(Article.published_at, Article.fetched_at)
 
 
+def distinct_outlets(statement_filter) -> Select:
+    """How many outlets wrote the articles matching statement_filter. An outlet is the
+    source's `outlet` (sources.yaml; two feeds of one site share it), else the source's name."""
+    outlet = func.coalesce(Source.settings["outlet"].as_string(), Article.source)
+    return (select(func.count(func.distinct(outlet))).select_from(Article)
+            .outerjoin(Source, Source.name == Article.source).where(statement_filter))
+
+
 def refresh_story(session: Session, story_id: int) -> None:
     """Recompute a story from its articles: counts, time span and first article,
     and point every other article's duplicate_of at that first article."""
-    count, outlets, first_seen, last_seen = session.execute(
-        select(func.count(Article.id), func.count(func.distinct(Article.source)),
-               func.min(_seen_at()), func.max(_seen_at()))
+    count, first_seen, last_seen = session.execute(
+        select(func.count(Article.id), func.min(_seen_at()), func.max(_seen_at()))
         .where(Article.story_id == story_id)
     ).one()
+    outlets = session.scalar(distinct_outlets(Article.story_id == story_id))
     first_id, title = session.execute(
         select(Article.id, Article.title).where(Article.story_id == story_id)
         .order_by(_seen_at(), Article.id).limit(1)
