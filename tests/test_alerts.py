@@ -199,12 +199,12 @@ def test_two_feeds_of_one_outlet_are_one_outlet(db_url):
 
 
 def test_alert_carries_the_matched_sentence_and_the_rule(db_url):
-    text = ("The ministry met reporters on Friday. Artillery shelling hit Jermuk overnight, officials said. "
+    text = ("The ministry met reporters on Friday. Jermuk was shelled overnight, officials said. "
             "Schools stayed open.")
     store(db_url, prepared("Night in the south", text))
     alert, = [a for a in run(db_url) if a.kind == "keyword"]
     assert alert.evidence == {"rule": r"shelling/en: shell(?:ed|ing)\b(?!\W+out)",
-                              "sentences": ["Artillery shelling hit Jermuk overnight, officials said."]}
+                              "sentences": ["Jermuk was shelled overnight, officials said."]}
     with session_scope(db_url) as session:
         row, = [r for r in list_alerts(session) if r["kind"] == "keyword"]
     assert row["evidence"] == alert.evidence
