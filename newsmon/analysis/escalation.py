@@ -532,11 +532,14 @@ def _language_indexes(shared: list[_Rule], by_language: list[_Rule],
 class Lexicon:
     """The compiled lexicon; build it with load_lexicon()."""
 
-    def __init__(self, data):
-        _check_keys("lexicon", data, ("concepts", "places", "cues"))
+    def __init__(self, data, gazetteer: list[dict] | None = None):
+        """data: escalation.yaml; gazetteer: the generated places (gazetteer.yaml), found by name
+        but never part of {place} in the patterns (the curated places are)."""
+        _check_keys("lexicon", data, ("concepts", "places", "cues"), ("gazetteer",))
         for section in ("concepts", "places"):
             _require(isinstance(data[section], list) and data[section], f"{section}: expected a non-empty list")
         place_rules, place_names = _place_rules(data["places"])
+        place_rules += _generated_place_rules(gazetteer or [], place_rules)
         self.concepts, concept_rules = _concepts(data["concepts"], place_names)
         cue_rules, suffixes = _cue_rules(data["cues"])
         year = _rule("year", [_YEAR_PATTERN], "any", cue="year")
@@ -579,13 +582,63 @@ class Lexicon:
 
 
 def load_lexicon(path: str | Path | None = None) -> Lexicon:
-    """Load and compile the lexicon; a bad file is a ConfigError naming the file and the key."""
+    """Load and compile the lexicon; a bad file is a ConfigError naming the file and the key.
+    Its `gazetteer:` key names the generated place file, relative to the lexicon."""
     path = config_path("escalation.yaml", path)
     data = read_yaml(path, "escalation lexicon")
+    gazetteer = None
+    if isinstance(data, dict) and isinstance(data.get("gazetteer"), str):
+        gazetteer_path = Path(path).parent / data["gazetteer"]
+        gazetteer = (read_yaml(gazetteer_path, "gazetteer") or {}).get("places", [])
     try:
-        return Lexicon(data)
+        return Lexicon(data, gazetteer)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ConfigError(f"{path}: {one_line(exc)}") from None
+
+
+# ---------------------------------------------------------------- the generated gazetteer
+
+_NEAR_DEGREES = 0.03    # about 3 km: a generated place this close to a curated one is that place
+
+
+def _name_pattern(name: str) -> str:
+    """A plain name as a pattern: long names take suffixes (Gəncəyə), short ones must end there."""
+    words = [re.escape(word) for word in _WORD.findall(name.translate(_FOLD).lower())]
+    pattern = r"\W+".join(words)
+    return pattern if len(name) >= 6 else pattern + r"\b"
+
+
+def _generated_place_rules(entries: list[dict], curated: list[_Rule]) -> list[_Rule]:
+    """Rules for the generated places; a curated place wins its names and its neighbourhood."""
+    rules = []
+    for entry in entries:
+        place = Place(entry["name"], entry["country"], float(entry["lat"]), float(entry["lon"]))
+        if any(abs(place.lat - c.place.place.lat) < _NEAR_DEGREES and abs(place.lon - c.place.place.lon) < _NEAR_DEGREES
+               for c in curated):
+            continue
+        # scholarly transliterations (Kʻanakʻerr) and long official forms are not what news writes
+        names = [_name_pattern(n) for forms in entry["names"].values() for n in forms
+                 if not re.search(r"[ʻʼ’']", n) and 1 <= len(n.split()) <= 3 and len((_WORD.match(n) or [""])[0]) >= 2
+                 and not any(c.regex.fullmatch(n.translate(_FOLD)) for c in curated)]
+        if names:
+            rules.append(_rule(f"gazetteer '{place.name}'", names, "any", place=_Gazetteer(place, "specific")))
+    return rules
+
+
+def place_aliases(curated: list[dict], generated: list[dict]) -> dict[str, tuple[str, ...]]:
+    """Every plain spelling of a place -> all its spellings (search across spellings)."""
+    groups = [[entry["name"], *(n for forms in entry["names"].values() for n in forms)] for entry in generated]
+    groups += [[entry["name"], *(n for n in entry["names"] if re.fullmatch(r"[\w' -]+", n))] for entry in curated]
+    aliases: dict[str, set[str]] = {}
+    for group in groups:
+        for name in group:
+            aliases.setdefault(alias_key(name), set()).update(group)
+    return {key: tuple(sorted(names)) for key, names in aliases.items()}
+
+
+def alias_key(name: str) -> str:
+    """How a place name is looked up across spellings: folded (Gəncə = Gence), lower case."""
+    return unicodedata.normalize("NFC", name).translate(_FOLD).lower().replace("ǝ", "e")
 
 
 def describe(match: ConceptMatch) -> str:

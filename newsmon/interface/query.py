@@ -15,6 +15,7 @@ from sqlalchemy import Row, Select, and_, bindparam, column, func, literal_colum
 from sqlalchemy.orm import Session
 
 from models import Article, FetchEvent, Sighting, Source
+from newsmon.analysis.spellings import fold_case, spellings
 from newsmon.core.errors import NewsmonError
 
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -45,6 +46,15 @@ class Filters:
 class Term:
     words: tuple[str, ...]     # several words: a phrase
     prefix: bool = False       # written with a trailing *
+    variants: tuple[str, ...] = ()   # other spellings of a one-word term, any of which matches ("stem*")
+
+
+def _with_spellings(term: Term, token: str) -> Term:
+    """A place's other names (Ganja: Gəncə, Гянджа, Գանձակ) and Turkish I forms also match."""
+    if term.prefix or len(term.words) != 1:
+        return term
+    others = [v for v in spellings(token.strip("*")) if WORD.fullmatch(v.rstrip("*")) and v != term.words[0]]
+    return Term(term.words, variants=tuple(others)) if others else term
 
 
 def parse_query(query: str) -> list[Term]:
@@ -54,14 +64,14 @@ def parse_query(query: str) -> list[Term]:
     terms = []
     for index, chunk in enumerate(query.split('"')):
         if index % 2:  # inside quotes: one phrase
-            words = tuple(WORD.findall(chunk.casefold()))
+            words = tuple(WORD.findall(fold_case(chunk)))
             if words:
                 terms.append(Term(words))
             continue
         for token in chunk.split():
-            words = tuple(WORD.findall(token.casefold()))
+            words = tuple(WORD.findall(fold_case(token)))
             if words:
-                terms.append(Term(words, prefix=token.endswith("*")))
+                terms.append(_with_spellings(Term(words, prefix=token.endswith("*")), token))
     if not terms:
         raise QueryError("the search text has no words to look for")
     return terms
@@ -72,6 +82,9 @@ def fts5_expression(terms: list[Term]) -> str:
     parts = []
     for term in terms:
         phrase = '"' + " ".join(term.words) + '"'
+        if term.variants:
+            variants = [f'"{v.rstrip("*")}"' + ("*" if v.endswith("*") else "") for v in term.variants]
+            phrase = "(" + " OR ".join([phrase, *variants]) + ")"
         parts.append(phrase + ("*" if term.prefix else ""))
     return " AND ".join(parts)
 
@@ -85,7 +98,7 @@ def tsquery_expression(terms: list[Term]) -> str:
     for term in terms:
         last = len(term.words) - 1
         words = [lexeme(word, term.prefix and i == last) for i, word in enumerate(term.words)]
-        parts.append("(" + " <-> ".join(words) + ")")
+        parts.append("(" + " | ".join([" <-> ".join(words), *(lexeme(v.rstrip("*"), v.endswith("*")) for v in term.variants)]) + ")")
     return " & ".join(parts)
 
 
