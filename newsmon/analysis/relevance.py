@@ -80,6 +80,7 @@ class Topic:
         by_first_char: dict[str, list[str]] = {}
         for marker, _term, language, pattern in self._patterns:
             if language in languages:
+                pattern = pattern.replace("ı", "i")    # as fold_case reads the text
                 by_first_char.setdefault(pattern[0], []).append(f"{pattern[1:]}(?P<{marker}>)")
         branches = [f"{re.escape(first)}(?:{'|'.join(rests)})" for first, rests in by_first_char.items()]
         return re.compile(rf"\b(?:{'|'.join(branches)})")
@@ -151,8 +152,10 @@ class Topic:
 
 
 def fold_case(text: str) -> str:
-    # "İ".lower() is "i" + a combining dot, which no pattern expects
-    return text.replace("İ", "i").lower()
+    """Lower case with Turkish I folded: "İHA", "SALDIRISI" and "saldırısı" all read as
+    "iha", "saldirisi" ("İ".lower() is "i" + a combining dot, "I".lower() is "i", not "ı").
+    Patterns are folded the same way when compiled."""
+    return text.replace("İ", "i").lower().replace("ı", "i")
 
 
 _METACHARACTERS = set("\\.^$*+?{}[]|()")

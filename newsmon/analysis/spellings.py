@@ -13,15 +13,15 @@ from newsmon.analysis.escalation import alias_key, place_aliases
 from newsmon.core.config import config_path, read_yaml
 
 
-def fold_case(text: str) -> str:
-    """Lower case for matching: "İ" becomes "i", not "i" + a combining dot (what casefold gives)."""
+def lower_case(text: str) -> str:
+    """Lower case as the search index stores words: "İ" is "i", not "i" + a combining dot (casefold)."""
     return text.replace("İ", "i").casefold()
 
 
 def turkish_i_variants(word: str) -> set[str]:
     """The word lower-cased both ways when it has a capital I: SALDIRISI is saldirisi or saldırısı."""
-    lowered = fold_case(word)
-    return {lowered, fold_case(word.replace("I", "ı"))} if "I" in word else {lowered}
+    lowered = lower_case(word)
+    return {lowered, lower_case(word.replace("I", "ı"))} if "I" in word else {lowered}
 
 
 @lru_cache(maxsize=4)
@@ -36,7 +36,7 @@ def _aliases(path: Path) -> dict[str, tuple[str, ...]]:
 def spellings(word: str, lexicon_path: str | Path | None = None) -> tuple[str, ...]:
     """Every lower-case spelling a search for `word` should also find, the word's own first.
     A place's names end with "*": they are stems, inflected in the text (Gəncədə, Гянджи)."""
-    found = dict.fromkeys([fold_case(word), *sorted(turkish_i_variants(word))])
+    found = dict.fromkeys([lower_case(word), *sorted(turkish_i_variants(word))])
     names = _aliases(Path(config_path("escalation.yaml", lexicon_path))).get(alias_key(word), ())
     for name in names:
         if len(name.split()) == 1:     # single words: a search term is one word
@@ -48,5 +48,5 @@ def stem(name: str) -> str:
     """A place name as a search stem: Russian declines a final а/я (Гянджа, Гянджи, Гяндже);
     the other five languages add suffixes (Gəncədə, Գանձակում), so their names stay whole.
     GeoNames' ǝ (U+01DD) is written ə (U+0259), as Azerbaijani is."""
-    lowered = fold_case(name).replace("ǝ", "ə")
+    lowered = lower_case(name).replace("ǝ", "ə")
     return lowered[:-1] if len(lowered) >= 5 and lowered[-1] in "ая" else lowered

@@ -15,7 +15,7 @@ from sqlalchemy import Row, Select, and_, bindparam, column, func, literal_colum
 from sqlalchemy.orm import Session
 
 from models import Article, FetchEvent, Sighting, Source
-from newsmon.analysis.spellings import fold_case, spellings
+from newsmon.analysis.spellings import lower_case, spellings
 from newsmon.core.errors import NewsmonError
 
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -64,12 +64,12 @@ def parse_query(query: str) -> list[Term]:
     terms = []
     for index, chunk in enumerate(query.split('"')):
         if index % 2:  # inside quotes: one phrase
-            words = tuple(WORD.findall(fold_case(chunk)))
+            words = tuple(WORD.findall(lower_case(chunk)))
             if words:
                 terms.append(Term(words))
             continue
         for token in chunk.split():
-            words = tuple(WORD.findall(fold_case(token)))
+            words = tuple(WORD.findall(lower_case(token)))
             if words:
                 terms.append(_with_spellings(Term(words, prefix=token.endswith("*")), token))
     if not terms:
