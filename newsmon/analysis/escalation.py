@@ -30,7 +30,7 @@ When a match does not count (a sentence-level window rule, the same for every co
 Known limits
 - Clauses are punctuation-delimited: a negation or a year past a comma is missed
   ("Reports, spread online, that Baku shelled Tartar are false" is caught only because
-  denial is sentence-wide), and "2000 troops" reads as the year 2000.
+  denial is sentence-wide); a number before a counted noun ("2000 shots") is no year.
 - Any negation near a match cancels it, even one of another verb: "Baku has not
   stopped shelling Tartar" does not count; "не только обстрел, но и ..." neither.
 - Without `published`, the reference year is the current one, so the dates inside an
@@ -63,7 +63,8 @@ LANGUAGES = ("en", "ru", "hy", "az", "tr", "fr")
 _RELATED = {"az": ("tr",), "tr": ("az",)}
 KINDS = ("escalation", "de_escalation")
 PLACE_KINDS = ("city", "town", "village", "district", "province", "region", "capital", "country")
-_BROAD_PLACES = ("capital", "region")   # often a metonym ("Baku said"): a fallback only
+_REGIONS = ("region", "province")   # better than a wrong town when the sentence names no town
+_CAPITALS = ("capital",)           # often a metonym ("Baku said"): a fallback only
 # Where an event happens is a place, except for acts of a state (mobilization,
 # martial law): their place is the country that acts.
 SCOPES = ("place", "country")
@@ -75,13 +76,19 @@ WINDOW_BEFORE, WINDOW_AFTER = 4, 6
 _KEY_LENGTH, _SHORT_KEY = 3, 2
 _PLACEHOLDERS = {"{gap}": r"(?:\W+\w+){0,3}?\W+"}   # up to three words in between
 EVIDENCE_SENTENCES, EVIDENCE_CHARS = 2, 300   # what an alert quotes of the article
-_YEAR_PATTERN = r"(?:19|20)\d\d(?!\d)(?![.,]\d)"
+# A year, unless it counts something: "fired over 2000 shots" tells no history.
+_COUNTED = ("shots|rounds|shells|bullets|troops|soldiers|times|people|выстрел|снаряд|мин|раз|человек|"
+            "военн|կրակոց|արկ|անգամ|մարդ|defe|gulle|atis|mermi|kez|asker|coups|obus|balles|fois|tirs|soldats")
+_YEAR_PATTERN = rf"(?:19|20)\d\d(?!\d)(?![.,]\d)(?!\W+(?:{_COUNTED}))"
 
 _WORD = re.compile(r"\w+")
 _WORD_REST = re.compile(r"\w*")
 # Armenian often ends a sentence with ':' (for ։); every branch starts with a literal, to scan fast.
 _SENTENCE_END = re.compile(r"[.!?…։]+[\"'»”)\]]*(?=\s)|\n+|:(?<=[\u0531-\u0587]:)(?=\s)")
 _CLAUSE_END = re.compile(r"[,;՝]")
+# "ЕРЕВАН, 16 сен — Sputnik.", "BAKU, Sept 16 (Reuters) -": where the report was filed,
+# at the start of the text (after the title line), is not where the event happened.
+_DATELINE = re.compile(r"\A[^\n]*\n\s*([^\W\d][^\n,.]{1,30},[^\n]{1,40}?\s[—–-]\s)")
 
 
 @dataclass(frozen=True)
@@ -196,7 +203,7 @@ def _keys(what: str, pattern: str) -> frozenset[str]:
 @dataclass(frozen=True)
 class _Gazetteer:
     place: Place
-    tier: str      # "specific", "broad" (capitals, regions) or "country"
+    tier: str      # "specific", "region", "capital" or "country"
 
 
 @dataclass(frozen=True)
@@ -244,7 +251,8 @@ def _place_rule(index: int, entry) -> tuple[_Rule, list[str]]:
     names = [_fold_pattern(p) for p in _pattern_list(f"{what} names", entry["names"])]
     place = Place(entry["name"], entry["country"], float(entry["lat"]), float(entry["lon"]))
     kind = entry["kind"]
-    tier = "country" if kind == "country" else "broad" if kind in _BROAD_PLACES else "specific"
+    tier = ("country" if kind == "country" else "region" if kind in _REGIONS
+            else "capital" if kind in _CAPITALS else "specific")
     # a country is not a {place} of the concept patterns: "attacks on Armenia" names no target
     return _rule(what, names, "any", place=_Gazetteer(place, tier)), [] if tier == "country" else names
 
@@ -366,7 +374,9 @@ class _Reading:
         self.clause_starts = sorted({*self.sentence_starts, *clause_ends})
         hits = index.scan(self.folded, self.lowered)
         self.concept_hits = [hit for hit in hits if hit.rule.concept]
-        self.place_hits = [hit for hit in hits if hit.rule.place]
+        dateline = _DATELINE.search(self.folded)
+        self.place_hits = [hit for hit in hits if hit.rule.place
+                           and not (dateline and dateline.start(1) <= hit.start < dateline.end(1))]
         self.places_by_sentence: dict[int, list[_Gazetteer]] = {}
         for hit in self.place_hits:
             self.places_by_sentence.setdefault(self.sentence_of(hit.start), []).append(hit.rule.place)
@@ -421,7 +431,8 @@ class _Reading:
 
 def _places_near(reading: _Reading, hits: list[_Hit], scope: str) -> tuple[Place, ...]:
     """Places in the match's sentence, else the sentences around it, else the article's most
-    mentioned one; specific places first, then capitals and regions (often metonyms).
+    mentioned one; towns first, then a region named near the match (better than a town of
+    another sentence), capitals last (often metonyms).
     An act of a state (scope "country") takes the country acting in its sentence when
     that sentence names no specific place: "le gouvernement arménien a décrété la
     mobilisation" is Armenia's, whatever town the sentence before was about."""
@@ -439,11 +450,14 @@ def _places_near(reading: _Reading, hits: list[_Hit], scope: str) -> tuple[Place
     searches = (
         lambda: named_in(own, "specific"),
         lambda: _acting_country(reading, hits) if scope == "country" else (),
+        lambda: named_in(own, "region"),
         lambda: named_in(around, "specific"),
+        lambda: named_in(around, "region"),
         lambda: most_mentioned("specific"),
-        lambda: named_in(own, "broad"),
-        lambda: named_in(around, "broad"),
-        lambda: most_mentioned("broad"),
+        lambda: most_mentioned("region"),
+        lambda: named_in(own, "capital"),
+        lambda: named_in(around, "capital"),
+        lambda: most_mentioned("capital"),
     )
     return next((found for search in searches if (found := search())), ())
 
