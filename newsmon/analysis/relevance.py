@@ -91,13 +91,15 @@ class Topic:
     def _find(self, matcher: re.Pattern, text: str) -> Counter[Term]:
         return Counter(self._term_of[m.lastgroup] for m in matcher.finditer(fold_case(text)))
 
-    def score(self, title: str, text: str, language: str | None = None) -> Relevance:
+    def score(self, title: str, text: str, language: str | None = None,
+              own_country: str | None = None) -> Relevance:
         """Score title + text; with a known language only its patterns (and
-        the language-neutral ones) are tried."""
+        the language-neutral ones) are tried. own_country: the outlet's country,
+        a side of the conflict when AM or AZ ("our armed forces" in a Baku outlet)."""
         matcher = self._matcher(language)
         in_title, in_body = self._find(matcher, title), self._find(matcher, text)
         matched = sorted(in_title.keys() | in_body.keys(), key=self._position.__getitem__)   # file order
-        labels = frozenset().union(*(term.labels for term in matched))
+        labels = frozenset().union(*(term.labels for term in matched), _OWN_SIDE.get(own_country or "", ()))
         combos = [combo for combo in self.combos if labels.issuperset(combo.all_of)]
         negatives = [t for t in matched if t.kind == "negative" and not labels.intersection(t.unless)]
 
@@ -149,6 +151,10 @@ class Topic:
         """
         found = self._find(self._all_languages, f"{title}\n{summary or ''}")
         return any(term.kind != "negative" for term in found)
+
+
+# The group a country's outlets speak for: their "our army" names that side.
+_OWN_SIDE = {"AM": {"armenia_side"}, "AZ": {"azerbaijan_side"}}
 
 
 def fold_case(text: str) -> str:
