@@ -314,6 +314,7 @@ class _Hit:
     start: int
     end: int
     rule: _Rule
+    matched_end: int = 0    # where the pattern itself stopped, before the word's suffix
 
 
 class _Index:
@@ -338,7 +339,7 @@ class _Index:
             for rule in find(lowered[start:start + _KEY_LENGTH]) or find(lowered[start:start + _SHORT_KEY], ()):
                 match = rule.regex.match(folded, start)
                 if match:    # a stem's surface form is the whole word
-                    hits.append(_Hit(start, _WORD_REST.match(folded, match.end()).end(), rule))
+                    hits.append(_Hit(start, _WORD_REST.match(folded, match.end()).end(), rule, match.end()))
         return hits
 
 
@@ -375,8 +376,8 @@ class _Reading:
         hits = index.scan(self.folded, self.lowered)
         self.concept_hits = [hit for hit in hits if hit.rule.concept]
         dateline = _DATELINE.search(self.folded)
-        self.place_hits = [hit for hit in hits if hit.rule.place
-                           and not (dateline and dateline.start(1) <= hit.start < dateline.end(1))]
+        self.place_hits = _longest_names([hit for hit in hits if hit.rule.place
+                                          and not (dateline and dateline.start(1) <= hit.start < dateline.end(1))])
         self.places_by_sentence: dict[int, list[_Gazetteer]] = {}
         for hit in self.place_hits:
             self.places_by_sentence.setdefault(self.sentence_of(hit.start), []).append(hit.rule.place)
@@ -427,6 +428,15 @@ class _Reading:
 
     def surface(self, hit: _Hit) -> str:
         return " ".join(self.text[hit.start:hit.end].split()).strip("«»\"'“”()")
+
+
+def _longest_names(hits: list[_Hit]) -> list[_Hit]:
+    """Of the places named at one position, those whose name covers most of the word:
+    "Chinari" is the village Chinari, not Chinar + a suffix."""
+    longest: dict[int, int] = {}
+    for hit in hits:
+        longest[hit.start] = max(longest.get(hit.start, 0), hit.matched_end)
+    return [hit for hit in hits if hit.matched_end == longest[hit.start]]
 
 
 def _places_near(reading: _Reading, hits: list[_Hit], scope: str) -> tuple[Place, ...]:

@@ -235,11 +235,28 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
     text is too short or the model unsure."""
     hinted = _language_from_hint(hint)
     detected = _detected(text)
+    if hinted and detected and detected[0] != hinted and detected[0] in _PROJECT_LANGUAGES \
+            and {hinted, detected[0]} != {"az", "tr"}:
+        # another script than the declared language's is proof enough; the same script needs a sure model
+        sure = _OVERRULE_CONFIDENCE if _script(text) == _SCRIPTS.get(hinted, "latin") else _MIN_CONFIDENCE
+        return detected[0] if detected[1] >= sure else hinted
     if hinted:
-        disagrees = detected and detected[0] != hinted and detected[0] in _PROJECT_LANGUAGES \
-            and detected[1] >= _OVERRULE_CONFIDENCE and {hinted, detected[0]} != {"az", "tr"}
-        return detected[0] if disagrees else hinted
+        return hinted
     return detected[0] if detected and detected[1] >= _MIN_CONFIDENCE else None
+
+
+_SCRIPTS = {"ru": "cyrillic", "uk": "cyrillic", "be": "cyrillic", "bg": "cyrillic", "hy": "armenian"}
+
+
+def _script(text: str) -> str:
+    """The script most letters of the sample are written in: latin, cyrillic, armenian or other."""
+    counts = {"latin": 0, "cyrillic": 0, "armenian": 0, "other": 0}
+    for letter in itertools.islice(_LETTER.finditer(text[:_DETECTION_SAMPLE_CHARS]), 200):
+        code = ord(letter.group())
+        script = ("latin" if code < 0x250 else "cyrillic" if 0x400 <= code < 0x530
+                  else "armenian" if 0x530 <= code < 0x590 else "other")
+        counts[script] += 1
+    return max(counts, key=counts.__getitem__)
 
 
 def _detected(text: str) -> tuple[str, float] | None:
