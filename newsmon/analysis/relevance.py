@@ -99,7 +99,8 @@ class Topic:
         matcher = self._matcher(language)
         in_title, in_body = self._find(matcher, title), self._find(matcher, text)
         matched = sorted(in_title.keys() | in_body.keys(), key=self._position.__getitem__)   # file order
-        labels = frozenset().union(*(term.labels for term in matched), _OWN_SIDE.get(own_country or "", ()))
+        labels = frozenset().union(*(term.labels for term in matched), _OWN_SIDE.get(own_country or "", ()),
+                                   _LANGUAGE_SIDE.get(language or "", ()))
         combos = [combo for combo in self.combos if labels.issuperset(combo.all_of)]
         negatives = [t for t in matched if t.kind == "negative" and not labels.intersection(t.unless)]
 
@@ -155,6 +156,8 @@ class Topic:
 
 # The group a country's outlets speak for: their "our army" names that side.
 _OWN_SIDE = {"AM": {"armenia_side"}, "AZ": {"azerbaijan_side"}}
+# Armenian and Azerbaijani are written from one side: "the enemy fired on our positions".
+_LANGUAGE_SIDE = {"hy": {"armenia_side"}, "az": {"azerbaijan_side"}}
 
 
 def fold_case(text: str) -> str:
