@@ -476,14 +476,14 @@ def _acting_country(reading: _Reading, hits: list[_Hit]) -> tuple[Place, ...]:
     """The country named nearest before the match in its sentence (the subject comes
     first in all six languages: "Azerbaijan says Armenia declared mobilization"), else
     the first one after it ("mobilization was declared in Armenia")."""
-    start = hits[0].start
-    sentence = reading.sentence_of(start)
-    countries = [hit for hit in reading.place_hits
-                 if hit.rule.place.tier == "country" and reading.sentence_of(hit.start) == sentence]
-    before = [hit for hit in countries if hit.end <= start]
-    after = [hit for hit in countries if hit.start >= start]
-    chosen = before[-1:] or after[:1]
-    return (chosen[0].rule.place.place,) if chosen else ()
+    for hit in hits:    # the first match whose sentence names a country (a title often names none)
+        start, sentence = hit.start, reading.sentence_of(hit.start)
+        countries = [place for place in reading.place_hits
+                     if place.rule.place.tier == "country" and reading.sentence_of(place.start) == sentence]
+        chosen = [p for p in countries if p.end <= start][-1:] or [p for p in countries if p.start >= start][:1]
+        if chosen:
+            return (chosen[0].rule.place.place,)
+    return ()
 
 
 def _outermost(hits: list[_Hit]) -> list[_Hit]:
