@@ -35,6 +35,8 @@ AMBIGUOUS = {
     "artashes", "garni", "spitak", "vanadzor", "sevan", "amasia", "maralik", "hrazdan", "arzni", "zovk",
     "lenin", "kirov", "sovet", "yerevan", "baku", "ganja", "armavir", "novyy", "nizhniy", "verkhniy",
     "kyzyl", "qizil", "kara", "qara", "papanino", "pushkino", "mirnyy", "druzhba", "pobeda", "oktyabr",
+    "institut", "sovkhoz", "kolkhoz", "stantsiya", "posyolok", "zavod", "fabrika", "park", "center", "centre",
+    "selo", "gorod", "kend", "kənd", "bazar", "market", "station", "port", "liman", "zona", "sahil",
 }
 LATIN, CYRILLIC, ARMENIAN = re.compile(r"^[A-Za-zÀ-ɏ'’ʻ\- ]+$"), re.compile(r"^[Ѐ-ӿ\- ]+$"), re.compile(r"^[԰-֏\- ]+$")
 

@@ -24,8 +24,11 @@ When a match does not count (a sentence-level window rule, the same for every co
   təkzib, yalanladı, démenti).
 - history: a `history` cue ("30 years ago", "в 90-х", "44-day war") or a year before
   the article's year, in the match's clause or in the sentence's opening clause ("In
-  2016, ..." scopes over the whole sentence). Cues and years inside a `since` phrase
-  do not count: "the heaviest shelling since 2020" is news.
+  2016, ..." scopes over the whole sentence), or in the clause before a semicolon
+  ("captured in 1992; hundreds were killed"). Anniversaries, memories and routine
+  events ("one year since", "il ötür", "remembers", "would continue as planned") are
+  history cues too. Cues and years inside a `since` phrase do not count: "the
+  heaviest shelling since 2020" is news.
 
 Known limits
 - Clauses are punctuation-delimited: a negation or a year past a comma is missed
@@ -415,8 +418,11 @@ class _Reading:
         sentence = self._span(self.sentence_starts, hit.start)
         clause = self._span(self.clause_starts, hit.start)
         opening = self._span(self.clause_starts, sentence[0])
+        # "It was captured in 1992; hundreds were killed": a semicolon goes on with the same time
+        joined = self._span(self.clause_starts, clause[0] - 1) \
+            if clause[0] > sentence[0] and self.folded[clause[0] - 1] == ";" else clause
         return not (self._cue_between("denial", *sentence)
-                    or self._cue_between("history", *clause) or self._cue_between("history", *opening)
+                    or self._cue_between("history", joined[0], clause[1]) or self._cue_between("history", *opening)
                     or self._negated(hit, clause))
 
     def _negated(self, hit: _Hit, clause: tuple[int, int]) -> bool:
