@@ -236,6 +236,24 @@ def test_new_term_once_then_again_only_after_the_quiet_period(db_url):
     assert len([a for a in stored_alerts(db_url, "new_term") if a.concept == "weapon_iskander"]) == 2
 
 
+def test_new_term_follows_publication_time_not_arrival(db_url):
+    later, earlier = NOW - timedelta(days=2), NOW - timedelta(days=9)
+    store(db_url, prepared("Iskander fired at Shusha", "Armenia fired an Iskander missile at Shusha, Baku said.",
+                           published=later),
+          prepared("Iskander launch near Shusha", "An Iskander missile was launched at Shusha, officials said.",
+                   published=earlier))     # the older report arrives second
+    new_term, = [a for a in run(db_url) if a.kind == "new_term" and a.concept == "weapon_iskander"]
+    assert new_term.dedup_key == f"new_term:weapon_iskander:{earlier.date()}"
+
+
+def test_an_undated_article_raises_no_new_term(db_url):
+    article = prepared("Iskander fired at Shusha", "Armenia fired an Iskander missile at Shusha, Baku said.")
+    article.record.published_at = None      # dated only by its fetch
+    store(db_url, article)
+    kinds = {(a.kind, a.concept) for a in run(db_url)}
+    assert ("keyword", "weapon_iskander") in kinds and ("new_term", "weapon_iskander") not in kinds
+
+
 def shelling_story(place: str, number: int, published: datetime) -> PreparedArticle:
     return prepared(f"Shelling near {place} ({number})",
                     f"Artillery shelling hit {place} again, report {number} of the local council said.",

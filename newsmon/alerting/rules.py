@@ -27,12 +27,15 @@ so re-running an evaluation, or a retried task, never raises an alert twice)
   the pattern that fired ("shelling/ru: обстрел").
 - new_term: an escalation concept (weapon systems are concepts of their own)
   seen for the first time, or again after a quiet period (AlertRules.quiet_period,
-  default 14 days, NEWSMON_ALERT_QUIET_DAYS), by the article's publication time.
+  default 14 days, NEWSMON_ALERT_QUIET_DAYS), by the article's publication time;
+  a batch is read in publication order, and an undated article (dated by its fetch)
+  neither raises one nor moves the term's last appearance.
   Key "new_term:<concept>:<date of appearance>".
 - spike: escalation stories (stories with a keyword alert, by the time the story
   began) in the last AlertRules.spike_window (default 6 h, NEWSMON_SPIKE_WINDOW_HOURS)
   at or above max(3, mean + 3 sd) of the same-length windows over the previous
-  14 days. Severity 2, or 3 at twice that threshold. Key "spike:<window start
+  14 days (undated stories count in the current window only). Severity 2, or 3 at
+  twice that threshold. Key "spike:<window start
   rounded down to a multiple of the window>": a sustained spike alerts at most once
   per such block.
 """
@@ -162,7 +165,8 @@ def _evaluate(session: Session, now: datetime, lexicon: Lexicon, rules: AlertRul
     new, revised = _articles_to_evaluate(session, mark, limit)
     raised: list[int | None] = []
     keyword_keys: set[str] = set()
-    for article in new + revised:
+    # in publication order, so a term's first appearance is the earliest report, whatever came in first
+    for article in sorted(new + revised, key=_seen_at):
         for match in lexicon.escalation(article.title, article.text, article.language, _seen_at(article).date()):
             key, alert_id = _raise_keyword(session, article, match, now)
             keyword_keys.add(key)
@@ -230,6 +234,8 @@ def _raise_keyword(session: Session, article, match: ConceptMatch, now: datetime
 
 def _raise_new_term(session: Session, article, match: ConceptMatch, now: datetime, mark: _Watermark,
                     rules: AlertRules) -> int | None:
+    if article.published_at is None:    # dated only by its fetch: no evidence of when the term appeared
+        return None
     seen = _seen_at(article)
     previous = mark.last_seen.get(match.concept)
     mark.last_seen[match.concept] = max(previous, seen) if previous else seen
@@ -275,15 +281,17 @@ def _corroborating_stories(session: Session, alert: Alert) -> list[int]:
 def _raise_spike(session: Session, now: datetime, lexicon: Lexicon, rules: AlertRules) -> int | None:
     window = rules.spike_window
     rows = session.execute(
-        select(Story.id, Story.first_seen_at, Alert.concept, Alert.location, Alert.latitude, Alert.longitude)
-        .join(Alert, Alert.story_id == Story.id)
+        select(Story.id, Story.first_seen_at, Alert.concept, Alert.location, Alert.latitude, Alert.longitude,
+               Article.published_at.is_not(None).label("dated"))
+        .join(Alert, Alert.story_id == Story.id).outerjoin(Article, Article.id == Alert.article_id)
         .where(Alert.kind == "keyword", Story.first_seen_at > now - SPIKE_BASELINE - window,
                Story.first_seen_at <= now)).all()
     began = {row.id: row.first_seen_at for row in rows}
+    dated = {row.id for row in rows if row.dated}
     windows = [0] * int(SPIKE_BASELINE / window)
-    for at in began.values():
+    for story, at in began.items():
         age = int((now - at) / window)        # 0: the current window
-        if 1 <= age <= len(windows):
+        if 1 <= age <= len(windows) and story in dated:   # an undated story's past is its fetch, not news
             windows[age - 1] += 1
     current = {story for story, at in began.items() if now - at < window}
     threshold = max(SPIKE_MIN_STORIES, statistics.fmean(windows) + SPIKE_SIGMAS * statistics.pstdev(windows))
