@@ -49,6 +49,8 @@ Known limits
 from __future__ import annotations
 
 import bisect
+import functools
+import itertools
 import re
 import re._parser as sre_parser   # to read a pattern's possible first letters
 import unicodedata
@@ -224,9 +226,15 @@ class _Rule:
     def which(self, folded: str, start: int) -> str:
         """The pattern, as written, that matches at start: only asked for the evidence of an alert."""
         for written, pattern in zip(self.written, self.compiled):
-            if re.compile(pattern, re.I).match(folded, start):
+            if _compiled(pattern).match(folded, start):
                 return written
         return ""
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(pattern: str) -> re.Pattern:
+    """One pattern of a rule on its own, compiled once (re's own cache is too small for the lexicon)."""
+    return re.compile(pattern, re.I)
 
 
 def _rule(what: str, patterns: list[str], language: str, written: list[str] | None = None, **target) -> _Rule:
@@ -323,7 +331,8 @@ class _Hit:
 class _Index:
     """The rules of one language selection, reached through the first letters of a word."""
 
-    def __init__(self, rules: list[_Rule], negative_suffix: re.Pattern):
+    def __init__(self, rules: list[_Rule], negative_suffix: re.Pattern, names: "_Names | None" = None):
+        self.names = names
         by_key: dict[str, list[_Rule]] = {}
         for rule in rules:
             for key in rule.keys:
@@ -343,6 +352,9 @@ class _Index:
                 match = rule.regex.match(folded, start)
                 if match:    # a stem's surface form is the whole word
                     hits.append(_Hit(start, _WORD_REST.match(folded, match.end()).end(), rule, match.end()))
+            named = self.names and self.names.find(lowered, word)
+            if named:
+                hits.append(named)
         return hits
 
 
@@ -547,15 +559,15 @@ def _concepts(entries: list, place_names: list[str]) -> tuple[dict[str, dict], l
     return concepts, rules
 
 
-def _language_indexes(shared: list[_Rule], by_language: list[_Rule],
-                      suffixes: dict[str, re.Pattern]) -> dict[str | None, _Index]:
+def _language_indexes(shared: list[_Rule], by_language: list[_Rule], suffixes: dict[str, re.Pattern],
+                      generated: "_Names") -> dict[str | None, _Index]:
     """One index per language hint, and one (None) with every language for unknown or mixed text."""
     indexes = {}
     for language in (*LANGUAGES, None):
         allowed = {language, *_RELATED.get(language, ()), "any"} if language else {*LANGUAGES, "any"}
         chosen = [rule for rule in by_language if rule.language in allowed]
         suffix = "|".join(rx.pattern for lang, rx in suffixes.items() if lang in allowed)
-        indexes[language] = _Index(shared + chosen, re.compile(suffix or "(?!)"))
+        indexes[language] = _Index(shared + chosen, re.compile(suffix or "(?!)"), generated)
     return indexes
 
 
@@ -569,12 +581,12 @@ class Lexicon:
         for section in ("concepts", "places"):
             _require(isinstance(data[section], list) and data[section], f"{section}: expected a non-empty list")
         place_rules, place_names = _place_rules(data["places"])
-        place_rules += _generated_place_rules(gazetteer or [], place_rules)
+        generated = _generated_places(gazetteer or [], place_rules)
         self.concepts, concept_rules = _concepts(data["concepts"], place_names)
         cue_rules, suffixes = _cue_rules(data["cues"])
         year = _rule("year", [_YEAR_PATTERN], "any", cue="year")
-        self._indexes = _language_indexes(place_rules + [year], concept_rules + cue_rules, suffixes)
-        self._place_index = _Index(place_rules, re.compile("(?!)"))
+        self._indexes = _language_indexes(place_rules + [year], concept_rules + cue_rules, suffixes, generated)
+        self._place_index = _Index(place_rules, _NO_MATCH, generated)
 
     def analyze(self, title: str, text: str, language: str | None = None,
                 published: date | None = None) -> list[ConceptMatch]:
@@ -631,28 +643,66 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
 _NEAR_DEGREES = 0.03    # about 3 km: a generated place this close to a curated one is that place
 
 
-def _name_pattern(name: str) -> str:
-    """A plain name as a pattern: long names take suffixes (Gəncəyə), short ones must end there."""
-    words = [re.escape(word) for word in _WORD.findall(name.translate(_FOLD).lower())]
-    pattern = r"\W+".join(words)
-    return pattern if len(name) >= 6 else pattern + r"\b"
+_STEM_LETTERS = 6       # a generated name this long takes suffixes (Gəncəyə); shorter ones must end there
+_NO_MATCH = re.compile("(?!)")
 
 
-def _generated_place_rules(entries: list[dict], curated: list[_Rule]) -> list[_Rule]:
-    """Rules for the generated places; a curated place wins its names and its neighbourhood."""
-    rules = []
+class _Names:
+    """The generated places, found by a dictionary lookup of the word (or its first letters,
+    or the phrase it starts) instead of one regex per name: 850 places cost little per word."""
+
+    def __init__(self):
+        self.exact: dict[str, _Rule] = {}     # folded lower-case name (words joined by one space) -> place
+        self.stems: dict[str, _Rule] = {}     # names that take suffixes
+        self.phrase_starts: set[str] = set()  # first words of several-word names
+        self.starts: set[str] = set()         # first _KEY_LENGTH letters of every name: most words stop there
+
+    def add(self, name: str, rule: _Rule) -> None:
+        words = _WORD.findall(name.translate(_FOLD).lower())
+        key = " ".join(words)
+        self.exact.setdefault(key, rule)
+        self.starts.add(key[:_KEY_LENGTH])
+        if len(words) > 1:
+            self.phrase_starts.add(words[0])
+        elif len(key) >= _STEM_LETTERS:
+            self.stems.setdefault(key, rule)
+
+    def find(self, lowered: str, word: re.Match) -> _Hit | None:
+        text, start = word.group(), word.start()
+        if text[:_KEY_LENGTH] not in self.starts:
+            return None
+        if text in self.phrase_starts:
+            following = list(itertools.islice(_WORD.finditer(lowered, start, start + 80), 3))
+            for count in (3, 2):
+                phrase = " ".join(m.group() for m in following[:count])
+                rule = self.exact.get(phrase) if len(following) >= count else None
+                if rule:
+                    return _Hit(start, following[count - 1].end(), rule, following[count - 1].end())
+        rule = self.exact.get(text)
+        if rule:
+            return _Hit(start, word.end(), rule, word.end())
+        for length in range(len(text) - 1, _STEM_LETTERS - 1, -1):
+            rule = self.stems.get(text[:length])
+            if rule:
+                return _Hit(start, word.end(), rule, start + length)
+        return None
+
+
+def _generated_places(entries: list[dict], curated: list[_Rule]) -> _Names:
+    """The generated places' names; a curated place wins its names and its neighbourhood."""
+    names = _Names()
     for entry in entries:
         place = Place(entry["name"], entry["country"], float(entry["lat"]), float(entry["lon"]))
         if any(abs(place.lat - c.place.place.lat) < _NEAR_DEGREES and abs(place.lon - c.place.place.lon) < _NEAR_DEGREES
                for c in curated):
             continue
+        rule = _Rule(_NO_MATCH, frozenset(), "any", place=_Gazetteer(place, "specific"))
         # scholarly transliterations (Kʻanakʻerr) and long official forms are not what news writes
-        names = [_name_pattern(n) for forms in entry["names"].values() for n in forms
-                 if not re.search(r"[ʻʼ’']", n) and 1 <= len(n.split()) <= 3 and len((_WORD.match(n) or [""])[0]) >= 2
-                 and not any(c.regex.fullmatch(n.translate(_FOLD)) for c in curated)]
-        if names:
-            rules.append(_rule(f"gazetteer '{place.name}'", names, "any", place=_Gazetteer(place, "specific")))
-    return rules
+        for name in (n for forms in entry["names"].values() for n in forms):
+            if not re.search(r"[ʻʼ’']", name) and 1 <= len(name.split()) <= 3 \
+                    and not any(c.regex.fullmatch(name.translate(_FOLD)) for c in curated):
+                names.add(name, rule)
+    return names
 
 
 def place_aliases(curated: list[dict], generated: list[dict]) -> dict[str, tuple[str, ...]]:
