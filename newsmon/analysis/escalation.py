@@ -49,6 +49,7 @@ Known limits
 from __future__ import annotations
 
 import bisect
+import json
 import functools
 import itertools
 import re
@@ -575,7 +576,7 @@ class Lexicon:
     """The compiled lexicon; build it with load_lexicon()."""
 
     def __init__(self, data, gazetteer: list[dict] | None = None):
-        """data: escalation.yaml; gazetteer: the generated places (gazetteer.yaml), found by name
+        """data: escalation.yaml; gazetteer: the generated places (gazetteer.json), found by name
         but never part of {place} in the patterns (the curated places are)."""
         _check_keys("lexicon", data, ("concepts", "places", "cues"), ("gazetteer",))
         for section in ("concepts", "places"):
@@ -628,17 +629,24 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
     Its `gazetteer:` key names the generated place file, relative to the lexicon."""
     path = config_path("escalation.yaml", path)
     data = read_yaml(path, "escalation lexicon")
-    gazetteer = None
-    if isinstance(data, dict) and isinstance(data.get("gazetteer"), str):
-        gazetteer_path = Path(path).parent / data["gazetteer"]
-        gazetteer = (read_yaml(gazetteer_path, "gazetteer") or {}).get("places", [])
     try:
-        return Lexicon(data, gazetteer)
+        return Lexicon(data, read_gazetteer(path, data))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ConfigError(f"{path}: {one_line(exc)}") from None
 
 
 # ---------------------------------------------------------------- the generated gazetteer
+
+def read_gazetteer(lexicon_path: Path, data) -> list[dict]:
+    """The generated places the lexicon's `gazetteer:` key names (JSON, next to the lexicon)."""
+    if not (isinstance(data, dict) and isinstance(data.get("gazetteer"), str)):
+        return []
+    path = Path(lexicon_path).parent / data["gazetteer"]
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["places"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"{path}: cannot read the gazetteer: {one_line(error)}") from None
+
 
 _NEAR_DEGREES = 0.03    # about 3 km: a generated place this close to a curated one is that place
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from newsmon.analysis.escalation import alias_key, place_aliases
+from newsmon.analysis.escalation import alias_key, place_aliases, read_gazetteer
 from newsmon.core.config import config_path, read_yaml
 
 
@@ -27,10 +27,7 @@ def turkish_i_variants(word: str) -> set[str]:
 @lru_cache(maxsize=4)
 def _aliases(path: Path) -> dict[str, tuple[str, ...]]:
     data = read_yaml(path, "escalation lexicon")
-    gazetteer = []
-    if isinstance(data.get("gazetteer"), str):
-        gazetteer = (read_yaml(path.parent / data["gazetteer"], "gazetteer") or {}).get("places", [])
-    return place_aliases(data.get("places", []), gazetteer)
+    return place_aliases(data.get("places", []), read_gazetteer(path, data))
 
 
 def spellings(word: str, lexicon_path: str | Path | None = None) -> tuple[str, ...]:
