@@ -346,16 +346,19 @@ class _Index:
 
     def scan(self, folded: str, lowered: str) -> list[_Hit]:
         find = self.rules.get
+        name_starts = self.names.starts if self.names else frozenset()
         hits = []
         for word in _WORD.finditer(lowered):
             start = word.start()
-            for rule in find(lowered[start:start + _KEY_LENGTH]) or find(lowered[start:start + _SHORT_KEY], ()):
+            key = lowered[start:start + _KEY_LENGTH]
+            for rule in find(key) or find(lowered[start:start + _SHORT_KEY], ()):
                 match = rule.regex.match(folded, start)
                 if match:    # a stem's surface form is the whole word
                     hits.append(_Hit(start, _WORD_REST.match(folded, match.end()).end(), rule, match.end()))
-            named = self.names and self.names.find(lowered, word)
-            if named:
-                hits.append(named)
+            if key in name_starts:    # checked here: most words start no generated name
+                named = self.names.find(lowered, word)
+                if named:
+                    hits.append(named)
         return hits
 
 
@@ -663,7 +666,7 @@ class _Names:
         self.exact: dict[str, _Rule] = {}     # folded lower-case name (words joined by one space) -> place
         self.stems: dict[str, _Rule] = {}     # names that take suffixes
         self.phrase_starts: set[str] = set()  # first words of several-word names
-        self.starts: set[str] = set()         # first _KEY_LENGTH letters of every name: most words stop there
+        self.starts: set[str] = set()         # first _KEY_LENGTH letters of every name: the scan's first check
 
     def add(self, name: str, rule: _Rule) -> None:
         words = _WORD.findall(name.translate(_FOLD).lower())
@@ -677,8 +680,6 @@ class _Names:
 
     def find(self, lowered: str, word: re.Match) -> _Hit | None:
         text, start = word.group(), word.start()
-        if text[:_KEY_LENGTH] not in self.starts:
-            return None
         if text in self.phrase_starts:
             following = list(itertools.islice(_WORD.finditer(lowered, start, start + 80), 3))
             for count in (3, 2):
