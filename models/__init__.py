@@ -202,6 +202,7 @@ class Alert(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     message: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)   # {"rule", "sentences"}: why it fired
     created_at: Mapped[datetime] = mapped_column(index=True)
     # Makes raising an alert idempotent: e.g. "keyword:story=12:concept=missile_strike".
     dedup_key: Mapped[str] = mapped_column(String(300), unique=True)

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from models import Alert, Article
+from models import Alert, Article, Source, Story
 from models.dialect import lock_for_ingest
 from models.engine import session_scope
 from newsmon.analysis import similarity
@@ -178,6 +178,40 @@ def test_own_reports_of_two_outlets_same_day_same_place_confirm_each_other(db_ur
     assert len(shelling) == 3 and {a.severity for a in shelling} == {3}
 
 
+def add_sources(url: str, outlets: dict[str, str]) -> None:
+    """Source rows as sync_sources writes them: `settings` carries the outlet of sources.yaml."""
+    with session_scope(url, write=True) as session:
+        session.add_all(Source(name=name, kind="rss", settings={"outlet": outlet}) for name, outlet in outlets.items())
+
+
+def test_two_feeds_of_one_outlet_are_one_outlet(db_url):
+    add_sources(db_url, {"armenpress-en": "armenpress.am", "armenpress-ru": "armenpress.am",
+                         "news-az": "news.az"})
+    store(db_url, prepared("Drone strike near Goris", SYNDICATED_TEXT, source="armenpress-en", sketch=True),
+          prepared("Goris army post hit by drone", SYNDICATED_TEXT, source="armenpress-ru", sketch=True))
+    alert, = [a for a in run(db_url) if a.kind == "keyword" and a.concept == "drone_strike"]
+    with session_scope(db_url) as session:
+        story = session.get(Story, alert.story_id)
+        assert (story.article_count, story.outlet_count) == (2, 1)
+    assert alert.severity == 2 and "confirmed" not in alert.message     # one outlet's two feeds
+    store(db_url, prepared("Army post near Goris hit by a drone", SYNDICATED_TEXT, source="news-az", sketch=True))
+    run(db_url)
+    confirmed, = [a for a in stored_alerts(db_url, "keyword") if a.concept == "drone_strike"]
+    assert confirmed.severity == 3 and "confirmed by 2 outlets" in confirmed.message
+
+
+def test_alert_carries_the_matched_sentence_and_the_rule(db_url):
+    text = ("The ministry met reporters on Friday. Jermuk was shelled overnight, officials said. "
+            "Schools stayed open.")
+    store(db_url, prepared("Night in the south", text))
+    alert, = [a for a in run(db_url) if a.kind == "keyword"]
+    assert alert.evidence == {"rule": r"shelling/en: shell(?:ed|ing)\b(?!\W+out)",
+                              "sentences": ["Jermuk was shelled overnight, officials said."]}
+    with session_scope(db_url) as session:
+        row, = [r for r in list_alerts(session) if r["kind"] == "keyword"]
+    assert row["evidence"] == alert.evidence
+
+
 def test_one_outlet_alone_does_not_confirm(db_url):
     store(db_url,
           prepared("Shelling in Jermuk", "Artillery shelling hit Jermuk overnight, officials said."),
@@ -202,6 +236,24 @@ def test_new_term_once_then_again_only_after_the_quiet_period(db_url):
     back, = iskander_on(day0 + timedelta(days=25))   # 20 quiet days after the last mention
     assert "back after 20 quiet days" in back.message
     assert len([a for a in stored_alerts(db_url, "new_term") if a.concept == "weapon_iskander"]) == 2
+
+
+def test_new_term_follows_publication_time_not_arrival(db_url):
+    later, earlier = NOW - timedelta(days=2), NOW - timedelta(days=9)
+    store(db_url, prepared("Iskander fired at Shusha", "Armenia fired an Iskander missile at Shusha, Baku said.",
+                           published=later),
+          prepared("Iskander launch near Shusha", "An Iskander missile was launched at Shusha, officials said.",
+                   published=earlier))     # the older report arrives second
+    new_term, = [a for a in run(db_url) if a.kind == "new_term" and a.concept == "weapon_iskander"]
+    assert new_term.dedup_key == f"new_term:weapon_iskander:{earlier.date()}"
+
+
+def test_an_undated_article_raises_no_new_term(db_url):
+    article = prepared("Iskander fired at Shusha", "Armenia fired an Iskander missile at Shusha, Baku said.")
+    article.record.published_at = None      # dated only by its fetch
+    store(db_url, article)
+    kinds = {(a.kind, a.concept) for a in run(db_url)}
+    assert ("keyword", "weapon_iskander") in kinds and ("new_term", "weapon_iskander") not in kinds
 
 
 def shelling_story(place: str, number: int, published: datetime) -> PreparedArticle:
@@ -265,6 +317,7 @@ def test_the_lexicon_is_compiled_once_and_again_when_its_file_changes(tmp_path, 
     path = tmp_path / "config" / "escalation.yaml"
     shipped = config_path("escalation.yaml").read_text(encoding="utf-8")
     path.write_text(shipped, encoding="utf-8")
+    (tmp_path / "config" / "gazetteer.json").write_bytes(config_path("gazetteer.json").read_bytes())  # beside it
     monkeypatch.setenv("NEWSMON_HOME", str(tmp_path))
     cache = LexiconCache()
     first = cache.get()

@@ -72,8 +72,8 @@ def _home_with_broken(tmp_path, file: str, text: str):
     """A NEWSMON_HOME whose config/ is the shipped one but for `file`."""
     config = tmp_path / "home" / "config"
     config.mkdir(parents=True)
-    for shipped in (Path(__file__).resolve().parents[1] / "config").glob("*.yaml"):
-        (config / shipped.name).write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    for shipped in (Path(__file__).resolve().parents[1] / "config").iterdir():
+        (config / shipped.name).write_bytes(shipped.read_bytes())
     (config / file).write_text(text, encoding="utf-8")
     return config.parent
 

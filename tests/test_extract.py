@@ -84,6 +84,36 @@ def test_section_index_is_not_an_article():
     assert result.title == "Politics"
 
 
+TEASERS = "".join(
+    f'<div class="teaser"><h3><a href="/news/{n}">Story {n} from the region</a></h3><p>{text}</p></div>'
+    for n, text in enumerate([
+        "Farmers in Tavush discussed irrigation with officials on Monday, and the meeting ran late into the evening.",
+        "A new bakery opened in Ijevan, selling bread from old recipes that its owners learned from their grandmother.",
+        "The football club of Gavar signed two players from abroad ahead of the spring season, the club said.",
+        "Schools in Dilijan held a science fair where pupils showed solar ovens and small weather stations.",
+        "Musicians from Yerevan gave a concert in Berd, where the hall was full and people stood in the aisles.",
+        "The road between Noyemberyan and the highway was resurfaced after two years of complaints from drivers.",
+        "A library in Chambarak received a thousand new books donated by readers from several cities.",
+        "Beekeepers near Sevan expect a good honey harvest after a wet spring and a warm start to the summer.",
+        "A local choir from Martuni won a regional contest with songs collected in villages around the lake.",
+        "Volunteers planted trees along the river in Vanadzor, where a new park will open next autumn.",
+    ]))
+
+
+def section_page(canonical: str) -> str:
+    return (f'<html><head><title>Regions</title><meta property="og:type" content="website">'
+            f'<link rel="canonical" href="{canonical}"></head><body><main>{TEASERS}</main></body></html>')
+
+
+def test_a_listing_page_with_long_teasers_is_not_an_article():
+    """Its metadata says so: a website, canonical at the section. Its teasers would match unrelated searches."""
+    result = extract(section_page("https://news.example/regions/"), "https://news.example/regions/page/2")
+    assert len(result.text) >= 500 and not result.is_article
+    own = extract(section_page("https://news.example/2026/05/12/tavush-story"),
+                  "https://news.example/2026/05/12/tavush-story")
+    assert own.is_article    # a site that marks its articles "website": its own canonical keeps it
+
+
 @pytest.mark.parametrize("html", ["", b"", "   ", "<html></html>", "<html><body></body></html>", b"\x00\xff" * 10,
                                   "<p>", "<html><body><p>Short.</p></body></html>"])
 def test_empty_or_tiny_pages_give_empty_results(html):

@@ -255,8 +255,18 @@ def test_detect_language_titles(language):
 @pytest.mark.parametrize("hint,expected", [
     ("en-US", "en"), ("ru_RU", "ru"), ("hy", "hy"), (" AZ ", "az"), ("fr-FR", "fr"),
 ])
-def test_valid_hint_wins(hint, expected):
-    assert detect_language(PARAGRAPHS["tr"], hint=hint) == expected
+def test_valid_hint_wins_over_a_text_too_short_to_tell(hint, expected):
+    assert detect_language("Yerevan, Baku", hint=hint) == expected
+
+
+@pytest.mark.parametrize("hint", ["en-US", "ru_RU", "hy", "fr-FR"])
+def test_a_text_surely_in_another_language_overrules_the_declared_one(hint):
+    """Feeds declare one language at channel level and carry items in others."""
+    assert detect_language(PARAGRAPHS["tr"], hint=hint) == "tr"
+
+
+def test_azerbaijani_and_turkish_hints_are_not_overruled_by_each_other():
+    assert detect_language(PARAGRAPHS["tr"], hint="az") == "az"
 
 
 @pytest.mark.parametrize("hint", [None, "", "und", "x-default", "English", "zz"])

@@ -112,9 +112,9 @@ def stored(db_url):
 
 @pytest.mark.parametrize("word, expected", [
     ("ganja", ["Missile strike on Ganja", "Ceasefire talks in Brussels"]),
-    ("Степанакерт", ["Обстрел Степанакерта"]),
+    ("Степанакерт", ["Обстрел Степанакерта", "Ստեփանակերտ"]),   # a place: all its spellings
     ("границы", ["Переговоры о границе"]),
-    ("Ստեփանակերտ", ["Ստեփանակերտ"]),
+    ("Ստեփանակերտ", ["Ստեփանակերտ", "Обстрел Степанакерта"]),
     ("նկուղներում", ["Ստեփանակերտ"]),
     ('"talks continue"', ["Ceasefire talks in Brussels"]),
     ("Brussel*", ["Ceasefire talks in Brussels"]),
@@ -123,7 +123,9 @@ def test_search_finds_words_in_english_russian_and_armenian(stored, word, expect
     url, _ = stored
     rows = run_search(url, word)
     # The Ganja story has two copies; either may be its best match, the title says which.
-    assert [title.replace("hits", "on") for title in titles(rows)] == expected
+    found = [title.replace("hits", "on") for title in titles(rows)]
+    # a place's spellings rank alike: their order is the database's
+    assert found == expected if len(expected) < 2 or "Ganja" in expected[0] else sorted(found) == sorted(expected)
 
 
 def test_best_match_first_then_newest(stored):

@@ -64,7 +64,8 @@ def test_rejected_entries_are_kept_and_a_changed_topic_stores_them(db_url, serve
     server.clear_log()
     report = rescore(database_url=db_url, topic=load_topic(new_topic))
     assert report.as_dict() == {"examined": 2, "passing": 1, "still_rejected": 1, "stored": 1, "failed": {}}
-    assert [r.path for r in server.requests] == ["/news/route.html"]     # the page, as the feed path would
+    # the page (after the site's robots.txt), as the feed path would
+    assert [r.path for r in server.requests] == ["/robots.txt", "/news/route.html"]
     with session_scope(db_url) as session:
         article = session.scalars(select(Article)).one()
         left = session.scalars(select(RejectedEntry.title)).all()

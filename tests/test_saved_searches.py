@@ -117,6 +117,8 @@ def test_a_saved_search_channel_delivers_each_new_match_once(stored):
         again = evaluate_and_deliver(database_url=url, channels=channels)
         evaluate_and_deliver(database_url=url, channels=channels)   # a retried task delivers nothing twice
         posted = [json.loads(request.body)["text"] for request in receiver.requests if request.method == "POST"]
+    # "Shots were heard near Tovuz" also raises a keyword alert of its own: only the saved search's count here
+    posted = [text for text in posted if " search: " in text]
     assert report.by_kind.get("search") == 1 and again.by_kind.get("search") == 1
     assert posted == [
         "[newsmon] severity 1 search: saved search tovuz: Shots near Tovuz https://outlet-az.example/tovuz-1",

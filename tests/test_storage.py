@@ -104,9 +104,10 @@ def test_full_text_search_in_latin_and_other_scripts(db_url, word):
     with session_scope(db_url) as session:
         hits = search(session, word, Filters(), limit=10)
         nothing = search(session, "Formula", Filters(), limit=10)
-    expected = {"Ganja": "a.example", "ganja": "a.example", "Степанакерт": "b.example",
-                "Ստեփանակերտ": "c.example", "Khankendi*": "c.example"}[word]
-    assert [h["url"].split("/")[2] for h in hits] == [expected]
+    # a place's name finds its other spellings too: Степанакерт = Ստեփանակերտ
+    expected = {"Ganja": ["a.example"], "ganja": ["a.example"], "Степанакерт": ["b.example", "c.example"],
+                "Ստեփանակերտ": ["b.example", "c.example"], "Khankendi*": ["c.example"]}[word]
+    assert sorted(h["url"].split("/")[2] for h in hits) == expected
     assert nothing == []
 
 

@@ -115,13 +115,23 @@ def alert_fields(alert: Alert, url: str | None) -> dict:
         "terms": list(alert.terms or []), "message": alert.message, "story_id": alert.story_id,
         "article_id": alert.article_id, "url": url, "location": alert.location,
         "latitude": alert.latitude, "longitude": alert.longitude, "created_at": alert.created_at,
-        "dedup_key": alert.dedup_key, "historical": alert.historical,
+        "dedup_key": alert.dedup_key, "historical": alert.historical, "evidence": alert.evidence,
     }
 
 
 def summary_line(alert: dict) -> str:
     line = f"[newsmon] severity {alert['severity']} {alert['kind']}: {alert['message']}"
-    return f"{line} {alert['url']}" if alert.get("url") else line
+    line = f"{line} {alert['url']}" if alert.get("url") else line
+    evidence = evidence_text(alert.get("evidence"))
+    return f"{line}\n{evidence}" if evidence else line
+
+
+def evidence_text(evidence: dict | None) -> str:
+    """The matched sentences quoted, then the rule: what an analyst reads to judge an alert."""
+    if not evidence:
+        return ""
+    quoted = " / ".join(f"«{sentence}»" for sentence in evidence.get("sentences", []))
+    return f"evidence: {quoted} [rule {evidence.get('rule', '')}]"
 
 
 def webhook_payload(alert: dict) -> dict:

@@ -21,15 +21,21 @@ so re-running an evaluation, or a retried task, never raises an alert twice)
   story's articles (syndicated copies) plus those of other stories with a keyword
   alert for the same concept at the same place whose story began the same UTC day
   (outlets that wrote their own text). The severity is raised in the record; an
-  alert already delivered is not sent again for it.
+  alert already delivered is not sent again for it. An outlet is a source's
+  `outlet` (sources.yaml), so two feeds of one site are one outlet.
+- keyword and new_term alerts carry `evidence`: the sentence(s) that matched and
+  the pattern that fired ("shelling/ru: обстрел").
 - new_term: an escalation concept (weapon systems are concepts of their own)
   seen for the first time, or again after a quiet period (AlertRules.quiet_period,
-  default 14 days, NEWSMON_ALERT_QUIET_DAYS), by the article's publication time.
+  default 14 days, NEWSMON_ALERT_QUIET_DAYS), by the article's publication time;
+  a batch is read in publication order, and an undated article (dated by its fetch)
+  neither raises one nor moves the term's last appearance.
   Key "new_term:<concept>:<date of appearance>".
 - spike: escalation stories (stories with a keyword alert, by the time the story
   began) in the last AlertRules.spike_window (default 6 h, NEWSMON_SPIKE_WINDOW_HOURS)
   at or above max(3, mean + 3 sd) of the same-length windows over the previous
-  14 days. Severity 2, or 3 at twice that threshold. Key "spike:<window start
+  14 days (undated stories count in the current window only). Severity 2, or 3 at
+  twice that threshold. Key "spike:<window start
   rounded down to a multiple of the window>": a sustained spike alerts at most once
   per such block.
 """
@@ -56,6 +62,7 @@ from newsmon.alerting.saved_search_alerts import raise_saved_search_alerts
 from newsmon.core.config import ConfigError, config_path
 from newsmon.analysis.escalation import ConceptMatch, Lexicon, describe, load_lexicon
 from newsmon.core.records import utcnow
+from newsmon.storage.dedup import distinct_outlets
 from newsmon.storage.history import is_backfilled
 
 WATERMARK_KEY = "alerts.watermark"
@@ -190,7 +197,8 @@ def _evaluate(session: Session, now: datetime, lexicon: Lexicon, rules: AlertRul
     new, revised = _articles_to_evaluate(session, mark, limit)
     raised: list[int | None] = []
     keyword_keys: set[str] = set()
-    for article in new + revised:
+    # in publication order, so a term's first appearance is the earliest report, whatever came in first
+    for article in sorted(new + revised, key=_seen_at):
         for match in lexicon.escalation(article.title, article.text, article.language, _seen_at(article).date()):
             key, alert_id = _raise_keyword(session, article, match, now)
             keyword_keys.add(key)
@@ -252,12 +260,14 @@ def _raise_keyword(session: Session, article, match: ConceptMatch, now: datetime
     alert_id = _insert_alert(session, kind=AlertKind.KEYWORD, severity=match.severity, concept=match.concept,
                              terms=list(match.terms), story_id=article.story_id, article_id=article.id,
                              message=f"{describe(match)}: {article.title}", created_at=now, dedup_key=key,
-                             **_place_fields(match))
+                             evidence=_evidence(match), **_place_fields(match))
     return key, alert_id
 
 
 def _raise_new_term(session: Session, article, match: ConceptMatch, now: datetime, mark: _Watermark,
                     rules: AlertRules) -> int | None:
+    if article.published_at is None:    # dated only by its fetch: no evidence of when the term appeared
+        return None
     seen = _seen_at(article)
     previous = mark.last_seen.get(match.concept)
     mark.last_seen[match.concept] = max(previous, seen) if previous else seen
@@ -267,7 +277,8 @@ def _raise_new_term(session: Session, article, match: ConceptMatch, now: datetim
     return _insert_alert(session, kind=AlertKind.NEW_TERM, severity=match.severity, concept=match.concept,
                          terms=list(match.terms), story_id=article.story_id, article_id=article.id,
                          message=f"new term: {match.label} ({why}): {article.title}", created_at=now,
-                         dedup_key=f"new_term:{match.concept}:{seen.date().isoformat()}", **_place_fields(match))
+                         dedup_key=f"new_term:{match.concept}:{seen.date().isoformat()}", evidence=_evidence(match),
+                         **_place_fields(match))
 
 
 def _confirm(session: Session, keyword_key: str, lexicon: Lexicon) -> None:
@@ -277,7 +288,7 @@ def _confirm(session: Session, keyword_key: str, lexicon: Lexicon) -> None:
     if alert.severity >= severity or alert.story_id is None:
         return
     stories = _corroborating_stories(session, alert)
-    outlets = session.scalar(select(func.count(func.distinct(Article.source))).where(Article.story_id.in_(stories)))
+    outlets = session.scalar(distinct_outlets(Article.story_id.in_(stories)))
     if outlets < CONFIRMING_OUTLETS:
         return
     session.execute(
@@ -302,15 +313,17 @@ def _corroborating_stories(session: Session, alert: Alert) -> list[int]:
 def _raise_spike(session: Session, now: datetime, lexicon: Lexicon, rules: AlertRules) -> int | None:
     window = rules.spike_window
     rows = session.execute(
-        select(Story.id, Story.first_seen_at, Alert.concept, Alert.location, Alert.latitude, Alert.longitude)
-        .join(Alert, Alert.story_id == Story.id)
+        select(Story.id, Story.first_seen_at, Alert.concept, Alert.location, Alert.latitude, Alert.longitude,
+               Article.published_at.is_not(None).label("dated"))
+        .join(Alert, Alert.story_id == Story.id).outerjoin(Article, Article.id == Alert.article_id)
         .where(Alert.kind == AlertKind.KEYWORD, Story.first_seen_at > now - SPIKE_BASELINE - window,
                Story.first_seen_at <= now)).all()
     began = {row.id: row.first_seen_at for row in rows}
+    dated = {row.id for row in rows if row.dated}
     windows = [0] * int(SPIKE_BASELINE / window)
-    for at in began.values():
+    for story, at in began.items():
         age = int((now - at) / window)        # 0: the current window
-        if 1 <= age <= len(windows):
+        if 1 <= age <= len(windows) and story in dated:   # an undated story's past is its fetch, not news
             windows[age - 1] += 1
     current = {story for story, at in began.items() if now - at < window}
     threshold = max(SPIKE_MIN_STORIES, statistics.fmean(windows) + SPIKE_SIGMAS * statistics.pstdev(windows))
@@ -349,6 +362,10 @@ def _place_fields(match: ConceptMatch) -> dict[str, Any]:
         return {"location": None, "latitude": None, "longitude": None}
     place = match.places[0]
     return {"location": f"{place.name} ({place.country})", "latitude": place.lat, "longitude": place.lon}
+
+
+def _evidence(match: ConceptMatch) -> dict[str, Any]:
+    return {"rule": match.rule, "sentences": list(match.evidence)}
 
 
 def _alerts_by_id(session: Session, ids: list[int]) -> list[Alert]:

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator, Union
 
+from newsmon.analysis.spellings import lower_case, spellings
 from newsmon.core.errors import NewsmonError
 
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -44,6 +45,7 @@ class QueryError(NewsmonError, ValueError):
 class Term:
     words: tuple[str, ...]     # several words: a phrase
     prefix: bool = False       # written with a trailing *
+    variants: tuple[str, ...] = ()   # other spellings of a one-word term, any of which matches ("stem*")
 
 
 @dataclass(frozen=True)
@@ -98,14 +100,22 @@ def _tokens(query: str) -> Iterator[tuple[str, object]]:
         elif match["bare"] in ("AND", "OR", "NOT"):
             yield match["bare"], None
         else:
-            term = _term(match["bare"], prefix=match["bare"].endswith("*"))
+            term = _with_spellings(_term(match["bare"], prefix=match["bare"].endswith("*")), match["bare"])
             if term:  # punctuation alone ("*", ":") looks for nothing
                 yield "word", term
 
 
 def _term(text: str, prefix: bool = False) -> Term | None:
-    words = tuple(WORD.findall(text.casefold()))
+    words = tuple(WORD.findall(lower_case(text)))
     return Term(words, prefix) if words else None
+
+
+def _with_spellings(term: Term | None, token: str) -> Term | None:
+    """A place's other names (Ganja: Gəncə, Гянджа, Գանձակ) and Turkish I forms also match."""
+    if term is None or term.prefix or len(term.words) != 1:
+        return term
+    others = [v for v in spellings(token.strip("*")) if WORD.fullmatch(v.rstrip("*")) and v != term.words[0]]
+    return Term(term.words, variants=tuple(others)) if others else term
 
 
 def _phrase(body: str, slop: str | None) -> Iterator[tuple[str, object]]:
@@ -123,7 +133,7 @@ def _phrase(body: str, slop: str | None) -> Iterator[tuple[str, object]]:
 def _near(body: str) -> Near:
     distance = NEAR_DISTANCE.search(body)
     inner = body[:distance.start()] if distance else body
-    terms = [token for kind, token in _tokens(inner) if kind == "word"]
+    terms = [Term(token.words, token.prefix) for kind, token in _tokens(inner) if kind == "word"]
     if len(terms) != 2 or any(kind != "word" for kind, _ in _tokens(inner)):
         raise QueryError("NEAR(...) takes two words or phrases and an optional distance: NEAR(ganja strike, 5)")
     return Near(terms[0], terms[1], _distance(distance.group(1)) if distance else DEFAULT_NEAR)
@@ -218,7 +228,11 @@ def _split(node: And) -> tuple[list[Node], list[Node]]:
 def fts5_expression(node: Node) -> str:
     """An FTS5 MATCH expression; every word is inside double quotes, so it is never an operator."""
     if isinstance(node, Term):
-        return '"' + " ".join(node.words) + '"' + ("*" if node.prefix else "")
+        phrase = '"' + " ".join(node.words) + '"' + ("*" if node.prefix else "")
+        if not node.variants:
+            return phrase
+        variants = [f'"{v.rstrip("*")}"' + ("*" if v.endswith("*") else "") for v in node.variants]
+        return "(" + " OR ".join([phrase, *variants]) + ")"
     if isinstance(node, Near):
         return f"NEAR({fts5_expression(node.first)} {fts5_expression(node.second)}, {node.distance})"
     if isinstance(node, Or):
@@ -238,8 +252,8 @@ def tsquery_expression(node: Node) -> str:
     """A to_tsquery('simple', ...) expression with every lexeme quoted."""
     if isinstance(node, Term):
         last = len(node.words) - 1
-        return "(" + " <-> ".join(_lexeme(word, node.prefix and i == last)
-                                  for i, word in enumerate(node.words)) + ")"
+        phrase = " <-> ".join(_lexeme(word, node.prefix and i == last) for i, word in enumerate(node.words))
+        return "(" + " | ".join([phrase, *(_lexeme(v.rstrip("*"), v.endswith("*")) for v in node.variants)]) + ")"
     if isinstance(node, Near):
         first, second = tsquery_expression(node.first), tsquery_expression(node.second)
         # "at most N words between", in either order: <1> .. <N+1> both ways

@@ -24,13 +24,16 @@ When a match does not count (a sentence-level window rule, the same for every co
   təkzib, yalanladı, démenti).
 - history: a `history` cue ("30 years ago", "в 90-х", "44-day war") or a year before
   the article's year, in the match's clause or in the sentence's opening clause ("In
-  2016, ..." scopes over the whole sentence). Cues and years inside a `since` phrase
-  do not count: "the heaviest shelling since 2020" is news.
+  2016, ..." scopes over the whole sentence), or in the clause before a semicolon
+  ("captured in 1992; hundreds were killed"). Anniversaries, memories and routine
+  events ("one year since", "il ötür", "remembers", "would continue as planned") are
+  history cues too. Cues and years inside a `since` phrase do not count: "the
+  heaviest shelling since 2020" is news.
 
 Known limits
 - Clauses are punctuation-delimited: a negation or a year past a comma is missed
   ("Reports, spread online, that Baku shelled Tartar are false" is caught only because
-  denial is sentence-wide), and "2000 troops" reads as the year 2000.
+  denial is sentence-wide); a number before a counted noun ("2000 shots") is no year.
 - Any negation near a match cancels it, even one of another verb: "Baku has not
   stopped shelling Tartar" does not count; "не только обстрел, но и ..." neither.
 - Without `published`, the reference year is the current one, so the dates inside an
@@ -46,6 +49,9 @@ Known limits
 from __future__ import annotations
 
 import bisect
+import json
+import functools
+import itertools
 import re
 import re._parser as sre_parser   # to read a pattern's possible first letters
 import unicodedata
@@ -63,7 +69,8 @@ LANGUAGES = ("en", "ru", "hy", "az", "tr", "fr")
 _RELATED = {"az": ("tr",), "tr": ("az",)}
 KINDS = ("escalation", "de_escalation")
 PLACE_KINDS = ("city", "town", "village", "district", "province", "region", "capital", "country")
-_BROAD_PLACES = ("capital", "region")   # often a metonym ("Baku said"): a fallback only
+_REGIONS = ("region", "province")   # better than a wrong town when the sentence names no town
+_CAPITALS = ("capital",)           # often a metonym ("Baku said"): a fallback only
 # Where an event happens is a place, except for acts of a state (mobilization,
 # martial law): their place is the country that acts.
 SCOPES = ("place", "country")
@@ -74,13 +81,20 @@ WINDOW_BEFORE, WINDOW_AFTER = 4, 6
 # A word selects its candidate patterns by its first three letters, or two.
 _KEY_LENGTH, _SHORT_KEY = 3, 2
 _PLACEHOLDERS = {"{gap}": r"(?:\W+\w+){0,3}?\W+"}   # up to three words in between
-_YEAR_PATTERN = r"(?:19|20)\d\d(?!\d)(?![.,]\d)"
+EVIDENCE_SENTENCES, EVIDENCE_CHARS = 2, 300   # what an alert quotes of the article
+# A year, unless it counts something: "fired over 2000 shots" tells no history.
+_COUNTED = ("shots|rounds|shells|bullets|troops|soldiers|times|people|выстрел|снаряд|мин|раз|человек|"
+            "военн|կրակոց|արկ|անգամ|մարդ|defe|gulle|atis|mermi|kez|asker|coups|obus|balles|fois|tirs|soldats")
+_YEAR_PATTERN = rf"(?:19|20)\d\d(?!\d)(?![.,]\d)(?!\W+(?:{_COUNTED}))"
 
 _WORD = re.compile(r"\w+")
 _WORD_REST = re.compile(r"\w*")
 # Armenian often ends a sentence with ':' (for ։); every branch starts with a literal, to scan fast.
 _SENTENCE_END = re.compile(r"[.!?…։]+[\"'»”)\]]*(?=\s)|\n+|:(?<=[\u0531-\u0587]:)(?=\s)")
 _CLAUSE_END = re.compile(r"[,;՝]")
+# "ЕРЕВАН, 16 сен — Sputnik.", "BAKU, Sept 16 (Reuters) -": where the report was filed,
+# at the start of the text (after the title line), is not where the event happened.
+_DATELINE = re.compile(r"\A[^\n]*\n\s*([^\W\d][^\n,.]{1,30},[^\n]{1,40}?\s[—–-]\s)")
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,8 @@ class ConceptMatch:
     kind: str                    # "escalation" | "de_escalation"
     terms: tuple[str, ...]       # surface forms matched, as written in the text
     places: tuple[Place, ...]    # near the match, else the article's main place, else ()
+    evidence: tuple[str, ...] = ()   # the sentences that matched (at most EVIDENCE_SENTENCES)
+    rule: str = ""                   # the pattern that fired, e.g. "shelling/ru: обстрел"
 
 
 def _strip_marks(char: str) -> str:
@@ -193,7 +209,7 @@ def _keys(what: str, pattern: str) -> frozenset[str]:
 @dataclass(frozen=True)
 class _Gazetteer:
     place: Place
-    tier: str      # "specific", "broad" (capitals, regions) or "country"
+    tier: str      # "specific", "region", "capital" or "country"
 
 
 @dataclass(frozen=True)
@@ -205,11 +221,27 @@ class _Rule:
     concept: str | None = None
     place: _Gazetteer | None = None
     cue: str | None = None
+    written: tuple[str, ...] = ()   # the patterns as the file writes them, to name the one that fired
+    compiled: tuple[str, ...] = ()  # the same, placeholders expanded and folded
+
+    def which(self, folded: str, start: int) -> str:
+        """The pattern, as written, that matches at start: only asked for the evidence of an alert."""
+        for written, pattern in zip(self.written, self.compiled):
+            if _compiled(pattern).match(folded, start):
+                return written
+        return ""
 
 
-def _rule(what: str, patterns: list[str], language: str, **target) -> _Rule:
+@functools.lru_cache(maxsize=None)
+def _compiled(pattern: str) -> re.Pattern:
+    """One pattern of a rule on its own, compiled once (re's own cache is too small for the lexicon)."""
+    return re.compile(pattern, re.I)
+
+
+def _rule(what: str, patterns: list[str], language: str, written: list[str] | None = None, **target) -> _Rule:
     keys = frozenset().union(*(_keys(what, p) for p in patterns))
-    return _Rule(re.compile("|".join(f"(?:{p})" for p in patterns), re.I), keys, language, **target)
+    return _Rule(re.compile("|".join(f"(?:{p})" for p in patterns), re.I), keys, language, **target,
+                 written=tuple(written or ()), compiled=tuple(patterns) if written else ())
 
 
 def _named(section: str, index: int, entry, name_key: str) -> str:
@@ -231,7 +263,8 @@ def _place_rule(index: int, entry) -> tuple[_Rule, list[str]]:
     names = [_fold_pattern(p) for p in _pattern_list(f"{what} names", entry["names"])]
     place = Place(entry["name"], entry["country"], float(entry["lat"]), float(entry["lon"]))
     kind = entry["kind"]
-    tier = "country" if kind == "country" else "broad" if kind in _BROAD_PLACES else "specific"
+    tier = ("country" if kind == "country" else "region" if kind in _REGIONS
+            else "capital" if kind in _CAPITALS else "specific")
     # a country is not a {place} of the concept patterns: "attacks on Armenia" names no target
     return _rule(what, names, "any", place=_Gazetteer(place, tier)), [] if tier == "country" else names
 
@@ -261,7 +294,7 @@ def _concept_rules(index: int, entry, place_pattern: str) -> tuple[dict, list[_R
             for placeholder, expansion in expansions.items():
                 pattern = pattern.replace(placeholder, expansion)
             expanded.append(_fold_pattern(pattern))
-        rules.append(_rule(f"{what} ({language})", expanded, language, concept=concept))
+        rules.append(_rule(f"{what} ({language})", expanded, language, raw, concept=concept))
     info = {"label": entry["label"], "severity": entry["severity"], "kind": entry["kind"],
             "group": entry.get("group"), "scope": entry.get("scope", "place")}
     return info, rules
@@ -293,12 +326,14 @@ class _Hit:
     start: int
     end: int
     rule: _Rule
+    matched_end: int = 0    # where the pattern itself stopped, before the word's suffix
 
 
 class _Index:
     """The rules of one language selection, reached through the first letters of a word."""
 
-    def __init__(self, rules: list[_Rule], negative_suffix: re.Pattern):
+    def __init__(self, rules: list[_Rule], negative_suffix: re.Pattern, names: "_Names | None" = None):
+        self.names = names
         by_key: dict[str, list[_Rule]] = {}
         for rule in rules:
             for key in rule.keys:
@@ -311,13 +346,19 @@ class _Index:
 
     def scan(self, folded: str, lowered: str) -> list[_Hit]:
         find = self.rules.get
+        name_starts = self.names.starts if self.names else frozenset()
         hits = []
         for word in _WORD.finditer(lowered):
             start = word.start()
-            for rule in find(lowered[start:start + _KEY_LENGTH]) or find(lowered[start:start + _SHORT_KEY], ()):
+            key = lowered[start:start + _KEY_LENGTH]
+            for rule in find(key) or find(lowered[start:start + _SHORT_KEY], ()):
                 match = rule.regex.match(folded, start)
                 if match:    # a stem's surface form is the whole word
-                    hits.append(_Hit(start, _WORD_REST.match(folded, match.end()).end(), rule))
+                    hits.append(_Hit(start, _WORD_REST.match(folded, match.end()).end(), rule, match.end()))
+            if key in name_starts:    # checked here: most words start no generated name
+                named = self.names.find(lowered, word)
+                if named:
+                    hits.append(named)
         return hits
 
 
@@ -353,7 +394,9 @@ class _Reading:
         self.clause_starts = sorted({*self.sentence_starts, *clause_ends})
         hits = index.scan(self.folded, self.lowered)
         self.concept_hits = [hit for hit in hits if hit.rule.concept]
-        self.place_hits = [hit for hit in hits if hit.rule.place]
+        dateline = _DATELINE.search(self.folded)
+        self.place_hits = _longest_names([hit for hit in hits if hit.rule.place
+                                          and not (dateline and dateline.start(1) <= hit.start < dateline.end(1))])
         self.places_by_sentence: dict[int, list[_Gazetteer]] = {}
         for hit in self.place_hits:
             self.places_by_sentence.setdefault(self.sentence_of(hit.start), []).append(hit.rule.place)
@@ -391,8 +434,11 @@ class _Reading:
         sentence = self._span(self.sentence_starts, hit.start)
         clause = self._span(self.clause_starts, hit.start)
         opening = self._span(self.clause_starts, sentence[0])
+        # "It was captured in 1992; hundreds were killed": a semicolon goes on with the same time
+        joined = self._span(self.clause_starts, clause[0] - 1) \
+            if clause[0] > sentence[0] and self.folded[clause[0] - 1] == ";" else clause
         return not (self._cue_between("denial", *sentence)
-                    or self._cue_between("history", *clause) or self._cue_between("history", *opening)
+                    or self._cue_between("history", joined[0], clause[1]) or self._cue_between("history", *opening)
                     or self._negated(hit, clause))
 
     def _negated(self, hit: _Hit, clause: tuple[int, int]) -> bool:
@@ -406,9 +452,19 @@ class _Reading:
         return " ".join(self.text[hit.start:hit.end].split()).strip("«»\"'“”()")
 
 
+def _longest_names(hits: list[_Hit]) -> list[_Hit]:
+    """Of the places named at one position, those whose name covers most of the word:
+    "Chinari" is the village Chinari, not Chinar + a suffix."""
+    longest: dict[int, int] = {}
+    for hit in hits:
+        longest[hit.start] = max(longest.get(hit.start, 0), hit.matched_end)
+    return [hit for hit in hits if hit.matched_end == longest[hit.start]]
+
+
 def _places_near(reading: _Reading, hits: list[_Hit], scope: str) -> tuple[Place, ...]:
     """Places in the match's sentence, else the sentences around it, else the article's most
-    mentioned one; specific places first, then capitals and regions (often metonyms).
+    mentioned one; towns first, then a region named near the match (better than a town of
+    another sentence), capitals last (often metonyms).
     An act of a state (scope "country") takes the country acting in its sentence when
     that sentence names no specific place: "le gouvernement arménien a décrété la
     mobilisation" is Armenia's, whatever town the sentence before was about."""
@@ -426,11 +482,14 @@ def _places_near(reading: _Reading, hits: list[_Hit], scope: str) -> tuple[Place
     searches = (
         lambda: named_in(own, "specific"),
         lambda: _acting_country(reading, hits) if scope == "country" else (),
+        lambda: named_in(own, "region"),
         lambda: named_in(around, "specific"),
+        lambda: named_in(around, "region"),
         lambda: most_mentioned("specific"),
-        lambda: named_in(own, "broad"),
-        lambda: named_in(around, "broad"),
-        lambda: most_mentioned("broad"),
+        lambda: most_mentioned("region"),
+        lambda: named_in(own, "capital"),
+        lambda: named_in(around, "capital"),
+        lambda: most_mentioned("capital"),
     )
     return next((found for search in searches if (found := search())), ())
 
@@ -439,14 +498,14 @@ def _acting_country(reading: _Reading, hits: list[_Hit]) -> tuple[Place, ...]:
     """The country named nearest before the match in its sentence (the subject comes
     first in all six languages: "Azerbaijan says Armenia declared mobilization"), else
     the first one after it ("mobilization was declared in Armenia")."""
-    start = hits[0].start
-    sentence = reading.sentence_of(start)
-    countries = [hit for hit in reading.place_hits
-                 if hit.rule.place.tier == "country" and reading.sentence_of(hit.start) == sentence]
-    before = [hit for hit in countries if hit.end <= start]
-    after = [hit for hit in countries if hit.start >= start]
-    chosen = before[-1:] or after[:1]
-    return (chosen[0].rule.place.place,) if chosen else ()
+    for hit in hits:    # the first match whose sentence names a country (a title often names none)
+        start, sentence = hit.start, reading.sentence_of(hit.start)
+        countries = [place for place in reading.place_hits
+                     if place.rule.place.tier == "country" and reading.sentence_of(place.start) == sentence]
+        chosen = [p for p in countries if p.end <= start][-1:] or [p for p in countries if p.start >= start][:1]
+        if chosen:
+            return (chosen[0].rule.place.place,)
+    return ()
 
 
 def _outermost(hits: list[_Hit]) -> list[_Hit]:
@@ -464,6 +523,18 @@ def _terms(reading: _Reading, hits: list[_Hit]) -> tuple[str, ...]:
         surface = reading.surface(hit)
         terms.setdefault(surface.casefold(), surface)
     return tuple(terms.values())
+
+
+def _evidence(reading: _Reading, hits: list[_Hit]) -> tuple[str, ...]:
+    """The sentences of the first matches, whitespace collapsed, each cut at EVIDENCE_CHARS."""
+    sentences = dict.fromkeys(reading.sentence_of(hit.start) for hit in hits)
+    found = []
+    for number in list(sentences)[:EVIDENCE_SENTENCES]:
+        start = reading.sentence_starts[number]
+        end = reading.sentence_starts[number + 1] if number + 1 < len(reading.sentence_starts) else len(reading.text)
+        sentence = " ".join(reading.text[start:end].split())
+        found.append(sentence if len(sentence) <= EVIDENCE_CHARS else sentence[:EVIDENCE_CHARS - 1] + "…")
+    return tuple(found)
 
 
 def _reference_year(published: date | None) -> int:
@@ -492,31 +563,34 @@ def _concepts(entries: list, place_names: list[str]) -> tuple[dict[str, dict], l
     return concepts, rules
 
 
-def _language_indexes(shared: list[_Rule], by_language: list[_Rule],
-                      suffixes: dict[str, re.Pattern]) -> dict[str | None, _Index]:
+def _language_indexes(shared: list[_Rule], by_language: list[_Rule], suffixes: dict[str, re.Pattern],
+                      generated: "_Names") -> dict[str | None, _Index]:
     """One index per language hint, and one (None) with every language for unknown or mixed text."""
     indexes = {}
     for language in (*LANGUAGES, None):
         allowed = {language, *_RELATED.get(language, ()), "any"} if language else {*LANGUAGES, "any"}
         chosen = [rule for rule in by_language if rule.language in allowed]
         suffix = "|".join(rx.pattern for lang, rx in suffixes.items() if lang in allowed)
-        indexes[language] = _Index(shared + chosen, re.compile(suffix or "(?!)"))
+        indexes[language] = _Index(shared + chosen, re.compile(suffix or "(?!)"), generated)
     return indexes
 
 
 class Lexicon:
     """The compiled lexicon; build it with load_lexicon()."""
 
-    def __init__(self, data):
-        _check_keys("lexicon", data, ("concepts", "places", "cues"))
+    def __init__(self, data, gazetteer: list[dict] | None = None):
+        """data: escalation.yaml; gazetteer: the generated places (gazetteer.json), found by name
+        but never part of {place} in the patterns (the curated places are)."""
+        _check_keys("lexicon", data, ("concepts", "places", "cues"), ("gazetteer",))
         for section in ("concepts", "places"):
             _require(isinstance(data[section], list) and data[section], f"{section}: expected a non-empty list")
         place_rules, place_names = _place_rules(data["places"])
+        generated = _generated_places(gazetteer or [], place_rules)
         self.concepts, concept_rules = _concepts(data["concepts"], place_names)
         cue_rules, suffixes = _cue_rules(data["cues"])
         year = _rule("year", [_YEAR_PATTERN], "any", cue="year")
-        self._indexes = _language_indexes(place_rules + [year], concept_rules + cue_rules, suffixes)
-        self._place_index = _Index(place_rules, re.compile("(?!)"))
+        self._indexes = _language_indexes(place_rules + [year], concept_rules + cue_rules, suffixes, generated)
+        self._place_index = _Index(place_rules, _NO_MATCH, generated)
 
     def analyze(self, title: str, text: str, language: str | None = None,
                 published: date | None = None) -> list[ConceptMatch]:
@@ -546,18 +620,114 @@ class Lexicon:
 
     def _match(self, reading: _Reading, concept: str, hits: list[_Hit]) -> ConceptMatch:
         info = self.concepts[concept]
+        first = hits[0]
+        rule = f"{concept}/{first.rule.language}: {first.rule.which(reading.folded, first.start)}"
         return ConceptMatch(concept, info["label"], info["severity"], info["kind"],
-                            _terms(reading, hits), _places_near(reading, hits, info["scope"]))
+                            _terms(reading, hits), _places_near(reading, hits, info["scope"]),
+                            _evidence(reading, hits), rule)
 
 
 def load_lexicon(path: str | Path | None = None) -> Lexicon:
-    """Load and compile the lexicon; a bad file is a ConfigError naming the file and the key."""
+    """Load and compile the lexicon; a bad file is a ConfigError naming the file and the key.
+    Its `gazetteer:` key names the generated place file, relative to the lexicon."""
     path = config_path("escalation.yaml", path)
     data = read_yaml(path, "escalation lexicon")
     try:
-        return Lexicon(data)
+        return Lexicon(data, read_gazetteer(path, data))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ConfigError(f"{path}: {one_line(exc)}") from None
+
+
+# ---------------------------------------------------------------- the generated gazetteer
+
+def read_gazetteer(lexicon_path: Path, data) -> list[dict]:
+    """The generated places the lexicon's `gazetteer:` key names (JSON, next to the lexicon)."""
+    if not (isinstance(data, dict) and isinstance(data.get("gazetteer"), str)):
+        return []
+    path = Path(lexicon_path).parent / data["gazetteer"]
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["places"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"{path}: cannot read the gazetteer: {one_line(error)}") from None
+
+
+_NEAR_DEGREES = 0.03    # about 3 km: a generated place this close to a curated one is that place
+
+
+_STEM_LETTERS = 6       # a generated name this long takes suffixes (Gəncəyə); shorter ones must end there
+_NO_MATCH = re.compile("(?!)")
+
+
+class _Names:
+    """The generated places, found by a dictionary lookup of the word (or its first letters,
+    or the phrase it starts) instead of one regex per name: 850 places cost little per word."""
+
+    def __init__(self):
+        self.exact: dict[str, _Rule] = {}     # folded lower-case name (words joined by one space) -> place
+        self.stems: dict[str, _Rule] = {}     # names that take suffixes
+        self.phrase_starts: set[str] = set()  # first words of several-word names
+        self.starts: set[str] = set()         # first _KEY_LENGTH letters of every name: the scan's first check
+
+    def add(self, name: str, rule: _Rule) -> None:
+        words = _WORD.findall(name.translate(_FOLD).lower())
+        key = " ".join(words)
+        self.exact.setdefault(key, rule)
+        self.starts.add(key[:_KEY_LENGTH])
+        if len(words) > 1:
+            self.phrase_starts.add(words[0])
+        elif len(key) >= _STEM_LETTERS:
+            self.stems.setdefault(key, rule)
+
+    def find(self, lowered: str, word: re.Match) -> _Hit | None:
+        text, start = word.group(), word.start()
+        if text in self.phrase_starts:
+            following = list(itertools.islice(_WORD.finditer(lowered, start, start + 80), 3))
+            for count in (3, 2):
+                phrase = " ".join(m.group() for m in following[:count])
+                rule = self.exact.get(phrase) if len(following) >= count else None
+                if rule:
+                    return _Hit(start, following[count - 1].end(), rule, following[count - 1].end())
+        rule = self.exact.get(text)
+        if rule:
+            return _Hit(start, word.end(), rule, word.end())
+        for length in range(len(text) - 1, _STEM_LETTERS - 1, -1):
+            rule = self.stems.get(text[:length])
+            if rule:
+                return _Hit(start, word.end(), rule, start + length)
+        return None
+
+
+def _generated_places(entries: list[dict], curated: list[_Rule]) -> _Names:
+    """The generated places' names; a curated place wins its names and its neighbourhood."""
+    names = _Names()
+    for entry in entries:
+        place = Place(entry["name"], entry["country"], float(entry["lat"]), float(entry["lon"]))
+        if any(abs(place.lat - c.place.place.lat) < _NEAR_DEGREES and abs(place.lon - c.place.place.lon) < _NEAR_DEGREES
+               for c in curated):
+            continue
+        rule = _Rule(_NO_MATCH, frozenset(), "any", place=_Gazetteer(place, "specific"))
+        # scholarly transliterations (Kʻanakʻerr) and long official forms are not what news writes
+        for name in (n for forms in entry["names"].values() for n in forms):
+            if not re.search(r"[ʻʼ’']", name) and 1 <= len(name.split()) <= 3 \
+                    and not any(c.regex.fullmatch(name.translate(_FOLD)) for c in curated):
+                names.add(name, rule)
+    return names
+
+
+def place_aliases(curated: list[dict], generated: list[dict]) -> dict[str, tuple[str, ...]]:
+    """Every plain spelling of a place -> all its spellings (search across spellings)."""
+    groups = [[entry["name"], *(n for forms in entry["names"].values() for n in forms)] for entry in generated]
+    groups += [[entry["name"], *(n for n in entry["names"] if re.fullmatch(r"[\w' -]+", n))] for entry in curated]
+    aliases: dict[str, set[str]] = {}
+    for group in groups:
+        for name in group:
+            aliases.setdefault(alias_key(name), set()).update(group)
+    return {key: tuple(sorted(names)) for key, names in aliases.items()}
+
+
+def alias_key(name: str) -> str:
+    """How a place name is looked up across spellings: folded (Gəncə = Gence), lower case."""
+    return unicodedata.normalize("NFC", name).translate(_FOLD).lower().replace("ǝ", "e")
 
 
 def describe(match: ConceptMatch) -> str:

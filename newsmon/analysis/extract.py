@@ -231,16 +231,26 @@ def _extract_tree(tree: HtmlElement, url: str | None) -> Extracted:
     published_at = _published_at(tree, declared, url)   # before _main_text drops the scripts it reads
     text = _main_text(tree, _title_candidates(tree, declared), _words(description or ""),
                       _jsonld_text(declared.article.get("articleBody")), declared_article)
+    canonical = _canonical_url(tree, declared, url)
     return Extracted(
         title=_title(tree, declared),
         text=text,
         published_at=published_at,
         authors=_authors(declared),
         language=_language(tree, declared),
-        canonical_url=_canonical_url(tree, declared, url),
+        canonical_url=canonical,
         description=description,
-        is_article=declared_article is True or len(text) >= ARTICLE_TEXT_CHARS,
+        is_article=declared_article is True or (len(text) >= ARTICLE_TEXT_CHARS
+                                                and not _listing_page(declared_article, canonical, url)),
     )
+
+
+def _listing_page(declared_article: bool | None, canonical: str | None, url: str | None) -> bool:
+    """A page that says it is no article (og:type website) and names another page as its
+    canonical one (the section it lists): its long text is teasers, not an article."""
+    if declared_article is not False or not canonical or not url:
+        return False
+    return urlsplit(canonical).path.rstrip("/") != urlsplit(url).path.rstrip("/")
 
 
 def _read_declarations(tree: HtmlElement) -> _Declared:

@@ -221,20 +221,49 @@ _MIN_LETTERS = 15
 _LETTER = re.compile(r"[^\W\d_]")
 # Correct labels on those titles scored >= 0.61; wrong ones <= 0.31.
 _MIN_CONFIDENCE = 0.5
+# A declared language gives way only to a sure detection of another project language
+# (az and tr, which the model confuses, never overrule each other: both lexicons apply).
+_PROJECT_LANGUAGES = frozenset({"en", "ru", "hy", "az", "tr", "fr"})
+_OVERRULE_CONFIDENCE = 0.99
 _DETECTION_SAMPLE_CHARS = 1000  # more text does not change the answer, only the cost
 
 
 def detect_language(text: str, hint: str | None = None) -> str | None:
-    """ISO 639-1 code: a valid hint ("en-US", "ru_RU") wins; otherwise the
-    text decides. None when the text is too short or the model unsure."""
+    """ISO 639-1 code: a valid hint ("en-US", "ru_RU") wins unless the text is
+    surely in another of the project's languages (a feed declaring "en" at channel
+    level that carries Armenian items); otherwise the text decides. None when the
+    text is too short or the model unsure."""
     hinted = _language_from_hint(hint)
+    detected = _detected(text)
+    if hinted and detected and detected[0] != hinted and detected[0] in _PROJECT_LANGUAGES \
+            and {hinted, detected[0]} != {"az", "tr"}:
+        # another script than the declared language's is proof enough; the same script needs a sure model
+        sure = _OVERRULE_CONFIDENCE if _script(text) == _SCRIPTS.get(hinted, "latin") else _MIN_CONFIDENCE
+        return detected[0] if detected[1] >= sure else hinted
     if hinted:
         return hinted
+    return detected[0] if detected and detected[1] >= _MIN_CONFIDENCE else None
+
+
+_SCRIPTS = {"ru": "cyrillic", "uk": "cyrillic", "be": "cyrillic", "bg": "cyrillic", "hy": "armenian"}
+
+
+def _script(text: str) -> str:
+    """The script most letters of the sample are written in: latin, cyrillic, armenian or other."""
+    counts = {"latin": 0, "cyrillic": 0, "armenian": 0, "other": 0}
+    for letter in itertools.islice(_LETTER.finditer(text[:_DETECTION_SAMPLE_CHARS]), 200):
+        code = ord(letter.group())
+        script = ("latin" if code < 0x250 else "cyrillic" if 0x400 <= code < 0x530
+                  else "armenian" if 0x530 <= code < 0x590 else "other")
+        counts[script] += 1
+    return max(counts, key=counts.__getitem__)
+
+
+def _detected(text: str) -> tuple[str, float] | None:
     sample = text[:_DETECTION_SAMPLE_CHARS]
     if len(list(itertools.islice(_LETTER.finditer(sample), _MIN_LETTERS))) < _MIN_LETTERS:
         return None
-    language, confidence = _language_identifier().classify(sample)
-    return language if confidence >= _MIN_CONFIDENCE else None
+    return _language_identifier().classify(sample)
 
 
 def _language_from_hint(hint: str | None) -> str | None:

@@ -80,6 +80,7 @@ class Topic:
         by_first_char: dict[str, list[str]] = {}
         for marker, _term, language, pattern in self._patterns:
             if language in languages:
+                pattern = pattern.replace("ı", "i")    # as fold_case reads the text
                 by_first_char.setdefault(pattern[0], []).append(f"{pattern[1:]}(?P<{marker}>)")
         branches = [f"{re.escape(first)}(?:{'|'.join(rests)})" for first, rests in by_first_char.items()]
         return re.compile(rf"\b(?:{'|'.join(branches)})")
@@ -90,13 +91,16 @@ class Topic:
     def _find(self, matcher: re.Pattern, text: str) -> Counter[Term]:
         return Counter(self._term_of[m.lastgroup] for m in matcher.finditer(fold_case(text)))
 
-    def score(self, title: str, text: str, language: str | None = None) -> Relevance:
+    def score(self, title: str, text: str, language: str | None = None,
+              own_country: str | None = None) -> Relevance:
         """Score title + text; with a known language only its patterns (and
-        the language-neutral ones) are tried."""
+        the language-neutral ones) are tried. own_country: the outlet's country,
+        a side of the conflict when AM or AZ ("our armed forces" in a Baku outlet)."""
         matcher = self._matcher(language)
         in_title, in_body = self._find(matcher, title), self._find(matcher, text)
         matched = sorted(in_title.keys() | in_body.keys(), key=self._position.__getitem__)   # file order
-        labels = frozenset().union(*(term.labels for term in matched))
+        labels = frozenset().union(*(term.labels for term in matched), _OWN_SIDE.get(own_country or "", ()),
+                                   _LANGUAGE_SIDE.get(language or "", ()))
         combos = [combo for combo in self.combos if labels.issuperset(combo.all_of)]
         negatives = [t for t in matched if t.kind == "negative" and not labels.intersection(t.unless)]
 
@@ -150,9 +154,17 @@ class Topic:
         return any(term.kind != "negative" for term in found)
 
 
+# The group a country's outlets speak for: their "our army" names that side.
+_OWN_SIDE = {"AM": {"armenia_side"}, "AZ": {"azerbaijan_side"}}
+# Armenian and Azerbaijani are written from one side: "the enemy fired on our positions".
+_LANGUAGE_SIDE = {"hy": {"armenia_side"}, "az": {"azerbaijan_side"}}
+
+
 def fold_case(text: str) -> str:
-    # "İ".lower() is "i" + a combining dot, which no pattern expects
-    return text.replace("İ", "i").lower()
+    """Lower case with Turkish I folded: "İHA", "SALDIRISI" and "saldırısı" all read as
+    "iha", "saldirisi" ("İ".lower() is "i" + a combining dot, "I".lower() is "i", not "ı").
+    Patterns are folded the same way when compiled."""
+    return text.replace("İ", "i").lower().replace("ı", "i")
 
 
 _METACHARACTERS = set("\\.^$*+?{}[]|()")

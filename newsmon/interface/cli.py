@@ -285,6 +285,7 @@ def alerts(
 ) -> None:
     """Escalation alerts, newest first."""
     def action():
+        from newsmon.alerting.delivery import evidence_text
         from newsmon.alerting.rules import list_alerts
         from newsmon.interface.query import Page, count_alerts
 
@@ -293,8 +294,10 @@ def alerts(
         with session_scope() as session:
             rows = list_alerts(session, since=after, min_severity=min_severity, limit=limit)
             total = count_alerts(session, after, min_severity) if len(rows) == limit else len(rows)
+        if _fmt(fmt) == "table":    # the evidence quoted in one cell; JSON and CSV keep its fields
+            rows = [{**row, "evidence": evidence_text(row["evidence"])} for row in rows]
         output.render_rows(rows, _fmt(fmt), ["id", "created_at", "kind", "severity", "message", "location",
-                                              "delivered", "failed"], title="alerts")
+                                              "evidence", "delivered", "failed"], title="alerts")
         say_if_cut(Page(rows, 0, total))
 
     run_guarded(action)

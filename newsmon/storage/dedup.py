@@ -21,7 +21,7 @@ import numpy as np
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from models import Article, ArticleBand, ArticleSignature, Story
+from models import Article, ArticleBand, ArticleSignature, Source, Story
 from models.types import as_utc
 from newsmon.analysis import similarity
 
@@ -142,14 +142,22 @@ def _stories_and_texts(session: Session, ids: set[int]) -> dict[int, tuple[int, 
     return {article_id: (story_id, text) for article_id, story_id, text in rows}
 
 
+def distinct_outlets(statement_filter) -> Select:
+    """How many outlets wrote the articles matching statement_filter. An outlet is the
+    source's `outlet` (sources.yaml; two feeds of one site share it), else the source's name."""
+    outlet = func.coalesce(Source.settings["outlet"].as_string(), Article.source)
+    return (select(func.count(func.distinct(outlet))).select_from(Article)
+            .outerjoin(Source, Source.name == Article.source).where(statement_filter))
+
+
 def refresh_story(session: Session, story_id: int) -> None:
     """Recompute a story from its articles: counts, time span and first article,
     and point every other article's duplicate_of at that first article."""
-    count, outlets, first_seen, last_seen = session.execute(
-        select(func.count(Article.id), func.count(func.distinct(Article.source)),
-               func.min(Article.seen_at), func.max(Article.seen_at))
+    count, first_seen, last_seen = session.execute(
+        select(func.count(Article.id), func.min(Article.seen_at), func.max(Article.seen_at))
         .where(Article.story_id == story_id)
     ).one()
+    outlets = session.scalar(distinct_outlets(Article.story_id == story_id))
     first_id, title = session.execute(
         select(Article.id, Article.title).where(Article.story_id == story_id)
         .order_by(Article.seen_at, Article.id).limit(1)

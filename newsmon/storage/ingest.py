@@ -10,8 +10,10 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models import Source
 from models.dialect import lock_for_ingest
 from newsmon.analysis import normalize
 from newsmon.analysis import similarity
@@ -59,14 +61,16 @@ class Pipeline:
     def __init__(self, topic: Topic | None = None):
         self.topic = topic or load_topic()
 
-    def prepare(self, record: ArticleRecord) -> PreparedArticle:
-        """Normalize and score one record; raises Rejected when it must not be stored."""
+    def prepare(self, record: ArticleRecord, country: str | None = None) -> PreparedArticle:
+        """Normalize and score one record; raises Rejected when it must not be stored.
+        country: the outlet's (sources.yaml), a side of the conflict when AM or AZ."""
         record = normalize.normalize_record(record)
         if not record.canonical_url:
             raise Rejected("invalid: no URL")
         if not (record.title or record.text):
             raise Rejected("invalid: no title or text")
-        relevance = self.topic.score(record.title, record.text or record.summary or "", record.language)
+        relevance = self.topic.score(record.title, record.text or record.summary or "", record.language,
+                                     own_country=country)
         if not relevance.passed:
             raise Rejected("irrelevant", detail=relevance.reason, matched=relevance.matched)
         sketch_text = record.text or ""
@@ -85,13 +89,14 @@ class Pipeline:
         already_stored = seen_unchanged(session, records)
         note_feed_update(session, {version.article_id: version.feed_updated_at
                                    for version in already_stored.values() if version.feed_updated_at})
+        countries = _countries(session, {record.source for record in records})
         for record in records:
             report.seen += 1
             if record.url in already_stored:
                 report.unchanged += 1
                 continue
             try:
-                prepared.append(self.prepare(record))
+                prepared.append(self.prepare(record, countries.get(record.source)))
             except Rejected as rejection:
                 report.reject(rejection.reason)
                 if rejection.reason == "irrelevant":
@@ -102,6 +107,13 @@ class Pipeline:
         for result in store_articles(session, prepared):
             report.count(result)
         return report
+
+
+def _countries(session: Session, sources: set[str]) -> dict[str, str]:
+    """Each source's outlet country (sources.yaml `country`, kept in the source row's settings)."""
+    rows = session.execute(select(Source.name, Source.settings["country"].as_string())
+                           .where(Source.name.in_(sorted(sources))))
+    return {name: country for name, country in rows if country}
 
 
 def seen_unchanged(session: Session, records: list[ArticleRecord]) -> dict[str, StoredVersion]:
