@@ -61,9 +61,11 @@ def evaluate_alerts(*, database_url: str | None = None) -> dict:
 
 def maintenance(*, database_url: str | None = None, days: int = 3, keep_fetch_log_days: int = 90) -> dict:
     """Re-check recent stories, refresh planner statistics, prune the old fetch log."""
+    from newsmon.alerting.incidents import revisit_recent
     from newsmon.storage import maintenance as upkeep
 
-    return upkeep.run(database_url=database_url, recluster_days=days, keep_fetch_log_days=keep_fetch_log_days)
+    report = upkeep.run(database_url=database_url, recluster_days=days, keep_fetch_log_days=keep_fetch_log_days)
+    return report | revisit_recent(database_url=database_url, days=days)
 
 
 def outcome_summary(outcome: FetchOutcome) -> dict:

@@ -50,6 +50,7 @@ from models import Alert, AlertDelivery, Article, PipelineState, Story
 from models.engine import session_scope
 from models.types import as_utc
 from newsmon.alerting import delivery as notify
+from newsmon.alerting.incidents import record_incidents
 from newsmon.core.config import ConfigError
 from newsmon.analysis.escalation import ConceptMatch, Lexicon, describe, load_lexicon
 from newsmon.core.records import utcnow
@@ -166,6 +167,7 @@ def _evaluate(session: Session, now: datetime, lexicon: Lexicon, rules: AlertRul
     for key in sorted(keyword_keys):
         _confirm(session, key, lexicon)
     raised.append(_raise_spike(session, now, lexicon, rules))
+    raised += record_incidents(session, new + revised, lexicon, now)
     _save_watermark(session, mark, new, revised, now)
     more = limit is not None and max(len(new), len(revised)) >= limit
     return _Batch(_alerts_by_id(session, [i for i in raised if i is not None]), len(new) + len(revised), more)
