@@ -8,13 +8,15 @@ import pytest
 from sqlalchemy import func, select
 
 from incident_eval import OUTLETS, Corpus, build, score
-from models import Alert, Source
+from models import Alert, Article, Source
 from models.engine import session_scope
 from models.incidents import Incident, IncidentReport
-from newsmon.alerting.rules import evaluate
+from newsmon.alerting.incidents import record_incidents, revisit_recent
+from newsmon.alerting.rules import _ARTICLE_COLUMNS as ARTICLE_COLUMNS, default_lexicon, evaluate, evaluate_and_deliver
 from newsmon.analysis import similarity
 from newsmon.core.records import ArticleRecord
 from newsmon.storage.store import PreparedArticle, lock_for_ingest, store_article
+from threads import run_at_once
 
 _numbers = itertools.count(1)
 
@@ -75,3 +77,89 @@ def test_evaluation_purity_completeness_cross_language_and_status(sqlite_url, ca
     expected_denials = sum(r.role == "denial" for r in corpus.reports)
     assert len(denials) == expected_denials and all(incident for _role, incident in denials)
     assert incident_alerts == incidents      # one alert per incident, denials open none
+
+
+def store_only(url: str, reports) -> list[int]:
+    with session_scope(url, write=True) as session:
+        lock_for_ingest(session)
+        return [store_article(session, prepared(r)).article_id for r in reports]
+
+
+def incident_rows(url: str) -> list[Incident]:
+    with session_scope(url) as session:
+        return list(session.scalars(select(Incident).order_by(Incident.id)))
+
+
+@pytest.mark.postgres
+def test_two_evaluations_at_once_on_postgresql_build_each_incident_once(pg_url):
+    corpus = build(incidents=12)
+    add_outlets(pg_url)
+    ids = store_only(pg_url, corpus.reports)
+    results, errors = run_at_once(lambda: evaluate_and_deliver(database_url=pg_url, channels=[]), [(), ()])
+    assert errors == [] and sorted(r.evaluated_articles for r in results) == [0, len(ids)]
+    assignment, statuses = filed(pg_url, ids)
+    scores = score(corpus, assignment, statuses)
+    assert len(statuses) == len({r.label for r in corpus.reports}) and not scores.unfiled
+    assert scores.purity == 1.0 and scores.completeness == 1.0
+    with session_scope(pg_url) as session:
+        alerts = session.scalars(select(Alert.dedup_key).where(Alert.kind == "incident")).all()
+    assert sorted(alerts) == sorted(f"incident:{i.key}" for i in incident_rows(pg_url))
+
+
+def test_reevaluating_changes_nothing_and_maintenance_is_idempotent(db_url):
+    corpus = build(incidents=8)
+    add_outlets(db_url)
+    ids = store_and_evaluate(db_url, corpus)
+    before = [(i.id, i.status, i.severity, i.casualties) for i in incident_rows(db_url)]
+    with session_scope(db_url, write=True) as session:    # every article evaluated again, as if revised
+        lexicon = default_lexicon()
+        rows = session.execute(select(*ARTICLE_COLUMNS).where(Article.id.in_(ids))).all()
+        assert record_incidents(session, list(rows), lexicon, NOW) == []
+    first = revisit_recent(database_url=db_url, days=3650)
+    second = revisit_recent(database_url=db_url, days=3650)
+    after = [(i.id, i.status, i.severity, i.casualties) for i in incident_rows(db_url)]
+    assert after == before and first["incidents_merged"] == second["incidents_merged"] == 0
+
+
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=timezone.utc)
+
+
+class Item:
+    """A report written for one test: (source, language, title, text, hours before NOW)."""
+
+    def __init__(self, source, language, title, text, hours):
+        self.source, self.language, self.title, self.text = source, language, title, text
+        self.published = NOW - timedelta(hours=hours)
+
+
+def test_denial_first_then_claim_then_independent_report(sqlite_url):
+    add_outlets(sqlite_url)
+    denial = Item("am-mod", "hy", "ՊՆ-ն հերքում է", "Պաշտպանության նախարարությունը հերքում է, որ մեր "
+                  "ստորաբաժանումները դեկտեմբերի 3-ին հրետակոծել են Թարթառը։", 20)
+    claim = Item("az-mod", "en", "Army positions near Tartar shelled", "Armenian forces shelled army positions "
+                 "near Tartar on 3 December with mortars, the defence ministry said.", 18)
+    confirmation = Item("france-monde", "fr", "Tartar bombardée", "Les forces arméniennes ont bombardé Tartar le "
+                        "3 décembre à l'artillerie, selon les autorités locales. 2 civils ont été tués et 2 blessés.", 2)
+    for item, expected in ((denial, None), (claim, "disputed"), (confirmation, "corroborated")):
+        store_only(sqlite_url, [item])
+        with session_scope(sqlite_url, write=True) as session:
+            evaluate(session, now=item.published)
+        incidents = incident_rows(sqlite_url)
+        assert [i.status for i in incidents] == ([expected] if expected else [])
+    (incident,) = incidents
+    assert (incident.type, incident.place_id, incident.event_date.isoformat()) == ("shelling", "Tartar", "2026-12-03")
+    assert incident.acled_sub_event_type == "Shelling/artillery/missile attack" and incident.actor == "AM"
+    assert incident.casualties["killed"] == {"min": 2, "max": 2, "reports": [
+        {"article_id": incident_article(sqlite_url, "france-monde"), "outlet": "france-monde", "figure": 2}]}
+    with session_scope(sqlite_url) as session:
+        roles = session.execute(select(IncidentReport.role, IncidentReport.incident_id)).all()
+        (alert,) = session.scalars(select(Alert).where(Alert.kind == "incident"))
+    assert sorted(roles) == [("denial", incident.id), ("report", incident.id), ("report", incident.id)]
+    # raised once, when the claim came (severity 2: shelling); raised to 3, not sent anew, when corroborated
+    assert alert.severity == incident.severity == 3 and alert.message.endswith("(corroborated)")
+    assert alert.article_id == incident_article(sqlite_url, "az-mod")
+
+
+def incident_article(url: str, source: str) -> int:
+    with session_scope(url) as session:
+        return session.scalar(select(IncidentReport.article_id).where(IncidentReport.source == source))
