@@ -140,9 +140,12 @@ def _story_incident(session: Session, article, facts: ReportFacts) -> tuple[int,
 
 def _best_candidate(session: Session, facts: ReportFacts, answering: str | None = None) -> tuple[int, str] | None:
     """The incident this report is about, with the reason, or None (see the module doc)."""
-    day = facts.event_date
+    day, place = facts.event_date, facts.place
+    # a box around the place (LINK_RADIUS_KM is under a tenth of a degree here) keeps the rows read few
     incidents = session.scalars(select(Incident).where(
-        Incident.type == facts.type.name, Incident.event_date.between(day - timedelta(days=2), day + timedelta(days=2))))
+        Incident.type == facts.type.name, Incident.event_date.between(day - timedelta(days=2), day + timedelta(days=2)),
+        Incident.latitude.between(place.lat - 0.1, place.lat + 0.1),
+        Incident.longitude.between(place.lon - 0.15, place.lon + 0.15)))
     scored = []
     for incident in incidents:
         reasons = _agreement(session, incident, facts, answering)
@@ -201,7 +204,7 @@ def _known_facts(session: Session, incident_id: int) -> dict[str, set]:
 def _open_incident(session: Session, article, facts: ReportFacts, now: datetime) -> int:
     key = f"article={article.id}"
     kind, place = facts.type, facts.place
-    session.execute(insert(session, Incident).values(
+    session.execute(insert(session, Incident.__table__).values(
         key=key, type=kind.name, acled_event_type=kind.acled_event_type, acled_sub_event_type=kind.acled_sub_event_type,
         event_date=facts.event_date, date_precision=facts.date_precision, first_reported_at=_reported_at(article),
         last_reported_at=_reported_at(article), place_id=place.name, place_name=place.name, place_country=place.country,
@@ -214,7 +217,7 @@ def _open_incident(session: Session, article, facts: ReportFacts, now: datetime)
 def _insert_report(session: Session, article, facts: ReportFacts, outlet: Outlet, incident_id: int | None,
                    role: str, reason: str) -> None:
     place = facts.place
-    session.execute(insert(session, IncidentReport).values(
+    session.execute(insert(session, IncidentReport.__table__).values(
         incident_id=incident_id, article_id=article.id, role=role, source=article.source, outlet=outlet.outlet,
         side=outlet.side, outlet_type=outlet.outlet_type, language=article.language, type=facts.type.name,
         concepts=list(facts.concepts), severity=facts.severity, event_date=facts.event_date,
@@ -312,13 +315,13 @@ def _alert_key(incident_key: str) -> str:
 
 def _raise_alert(session: Session, incident_id: int, article, facts: ReportFacts, now: datetime) -> int | None:
     incident = session.get(Incident, incident_id)
-    return session.scalar(insert(session, Alert).values(
+    return session.scalar(insert(session, Alert.__table__).values(
         kind="incident", severity=facts.severity, concept=facts.concepts[0], terms=list(facts.concepts),
         story_id=article.story_id, article_id=article.id, location=f"{facts.place.name} ({facts.place.country})",
         latitude=facts.place.lat, longitude=facts.place.lon, created_at=now, dedup_key=_alert_key(incident.key),
         message=f"incident #{incident.id}: {TYPES[incident.type].acled_sub_event_type.lower()} at "
                 f"{facts.place.name} ({facts.place.country}) on {facts.event_date.isoformat()}: {article.title}",
-    ).on_conflict_do_nothing().returning(Alert.id))
+    ).on_conflict_do_nothing().returning(Alert.__table__.c.id))
 
 
 def _raise_alert_severity(session: Session, incident: Incident) -> None:
