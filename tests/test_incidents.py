@@ -163,3 +163,29 @@ def test_denial_first_then_claim_then_independent_report(sqlite_url):
 def incident_article(url: str, source: str) -> int:
     with session_scope(url) as session:
         return session.scalar(select(IncidentReport.article_id).where(IncidentReport.source == source))
+
+
+def test_maintenance_merges_incidents_that_are_one_act(sqlite_url, monkeypatch):
+    """Stepanakert and Shusha are 6 km apart: one act. Filed with a zero radius they open two
+    incidents (as when the report linking them comes last); maintenance merges them once."""
+    from newsmon.alerting import incidents as building
+
+    add_outlets(sqlite_url)
+    monkeypatch.setattr(building, "LINK_RADIUS_KM", 0.0)
+    store_only(sqlite_url, [
+        Item("az-mod", "en", "Khankendi shelled", "Armenian forces shelled Khankendi on 3 December with mortars, the "
+             "defence ministry said. 2 civilians were killed and 4 were wounded.", 20),
+        Item("armenpress", "ru", "Обстрел Шуши", "ВС Армении 3 декабря подвергли Шушу минометному обстрелу. Погибли "
+             "2 мирных жителя, 4 человека ранены.", 10)])
+    with session_scope(sqlite_url, write=True) as session:
+        evaluate(session, now=NOW)
+    assert len(incident_rows(sqlite_url)) == 2
+    monkeypatch.setattr(building, "LINK_RADIUS_KM", 8.0)
+    first = revisit_recent(database_url=sqlite_url, days=3650)
+    second = revisit_recent(database_url=sqlite_url, days=3650)
+    (incident,) = incident_rows(sqlite_url)
+    assert first["incidents_merged"] == 1 and second["incidents_merged"] == 0
+    assert incident.status == "corroborated" and incident.casualties["killed"]["max"] == 2   # both sides report it
+    with session_scope(sqlite_url) as session:
+        reasons = session.scalars(select(IncidentReport.link_reason).order_by(IncidentReport.id)).all()
+    assert reasons[1].endswith(f"merged from incident {incident.id + 1} by maintenance")

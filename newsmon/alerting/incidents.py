@@ -133,7 +133,8 @@ def _story_incident(session: Session, article, facts: ReportFacts) -> tuple[int,
         select(IncidentReport.incident_id, IncidentReport.article_id).join(Article, Article.id == IncidentReport.article_id)
         .where(Article.story_id == article.story_id, IncidentReport.incident_id.is_not(None),
                IncidentReport.role == "report").limit(1)).first()
-    if row is None or _agreement(session, session.get(Incident, row.incident_id), facts, None) is None:
+    incident = session.get(Incident, row.incident_id) if row else None
+    if incident is None or _agreement(incident, _known_facts(session, [incident.id])[incident.id], facts, None) is None:
         return None
     return row.incident_id, f"copy of article {row.article_id} (same story)"
 
@@ -142,13 +143,14 @@ def _best_candidate(session: Session, facts: ReportFacts, answering: str | None 
     """The incident this report is about, with the reason, or None (see the module doc)."""
     day, place = facts.event_date, facts.place
     # a box around the place (LINK_RADIUS_KM is under a tenth of a degree here) keeps the rows read few
-    incidents = session.scalars(select(Incident).where(
+    incidents = list(session.scalars(select(Incident).where(
         Incident.type == facts.type.name, Incident.event_date.between(day - timedelta(days=2), day + timedelta(days=2)),
         Incident.latitude.between(place.lat - 0.1, place.lat + 0.1),
-        Incident.longitude.between(place.lon - 0.15, place.lon + 0.15)))
+        Incident.longitude.between(place.lon - 0.15, place.lon + 0.15))))
+    known = _known_facts(session, [incident.id for incident in incidents])
     scored = []
     for incident in incidents:
-        reasons = _agreement(session, incident, facts, answering)
+        reasons = _agreement(incident, known[incident.id], facts, answering)
         if reasons is not None:
             scored.append((reasons[0], -incident.id, incident.id, reasons[1]))
     if not scored:
@@ -157,7 +159,7 @@ def _best_candidate(session: Session, facts: ReportFacts, answering: str | None 
     return incident_id, reason
 
 
-def _agreement(session: Session, incident: Incident, facts: ReportFacts,
+def _agreement(incident: Incident, known: dict[str, set], facts: ReportFacts,
                answering: str | None) -> tuple[float, str] | None:
     """(score, reason) when the report can be about this incident, else None."""
     if abs((incident.event_date - facts.event_date).days) > _day_tolerance(incident, facts):
@@ -165,7 +167,6 @@ def _agreement(session: Session, incident: Incident, facts: ReportFacts,
     distance = distance_km(_place(incident), facts.place)
     if incident.place_id != facts.place.name and distance > LINK_RADIUS_KM:
         return None
-    known = _known_facts(session, incident.id)
     if facts.weapons and known["weapons"] and not set(facts.weapons) & known["weapons"]:
         return None
     score, reasons = 0.0, [f"same type ({facts.type.name})"]
@@ -191,14 +192,20 @@ def _agreement(session: Session, incident: Incident, facts: ReportFacts,
     return score, "; ".join(reasons)
 
 
-def _known_facts(session: Session, incident_id: int) -> dict[str, set]:
-    rows = session.execute(select(IncidentReport.killed, IncidentReport.wounded, IncidentReport.weapons,
-                                  IncidentReport.side)
-                           .where(IncidentReport.incident_id == incident_id, IncidentReport.role == "report")).all()
-    return {"killed": {r.killed for r in rows if r.killed is not None},
-            "wounded": {r.wounded for r in rows if r.wounded is not None},
-            "weapons": {w for r in rows for w in (r.weapons or [])},
-            "sides": {r.side for r in rows if r.side in SIDES}}
+def _known_facts(session: Session, incident_ids: list[int]) -> dict[int, dict[str, set]]:
+    """Per incident: the casualty figures, weapons and sides its reports give (one query for all)."""
+    known = {i: {"killed": set(), "wounded": set(), "weapons": set(), "sides": set()} for i in incident_ids}
+    rows = session.execute(select(IncidentReport.incident_id, IncidentReport.killed, IncidentReport.wounded,
+                                  IncidentReport.weapons, IncidentReport.side)
+                           .where(IncidentReport.incident_id.in_(incident_ids), IncidentReport.role == "report")
+                           ) if incident_ids else []
+    for row in rows:
+        facts = known[row.incident_id]
+        facts["killed"] |= {row.killed} - {None}
+        facts["wounded"] |= {row.wounded} - {None}
+        facts["weapons"] |= set(row.weapons or [])
+        facts["sides"] |= {row.side} & set(SIDES)
+    return known
 
 
 def _open_incident(session: Session, article, facts: ReportFacts, now: datetime) -> int:
