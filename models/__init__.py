@@ -216,4 +216,6 @@ class PipelineState(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime]
-from models.incidents import Incident, IncidentReport  # noqa: E402,F401  (issue 16)
+
+
+from models.incidents import Incident, IncidentReport  # noqa: E402,F401  (issue 16: its tables, same Base)

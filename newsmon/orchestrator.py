@@ -60,7 +60,7 @@ def evaluate_alerts(*, database_url: str | None = None) -> dict:
 
 
 def maintenance(*, database_url: str | None = None, days: int = 3, keep_fetch_log_days: int = 90) -> dict:
-    """Re-check recent stories, refresh planner statistics, prune the old fetch log."""
+    """Re-check recent stories and incidents, refresh planner statistics, prune the old fetch log."""
     from newsmon.alerting.incidents import revisit_recent
     from newsmon.storage import maintenance as upkeep
 

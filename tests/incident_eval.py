@@ -20,12 +20,16 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-# place: (country, {language: name as written}) -- each name is in the gazetteer
+# place: (country, {language: name as written}): every name is in the gazetteer; in Armenian, Lachin
+# and Kalbajar go by their Armenian names (Berdzor, Karvachar)
 PLACES = {
     "Tartar": ("AZ", dict(en="Tartar", ru="Тертер", hy="Թարթառ", az="Tərtər", tr="Terter", fr="Tartar")),
     "Aghdam": ("AZ", dict(en="Aghdam", ru="Агдам", hy="Աղդամ", az="Ağdam", tr="Ağdam", fr="Aghdam")),
     "Fuzuli": ("AZ", dict(en="Fuzuli", ru="Физули", hy="Ֆիզուլի", az="Füzuli", tr="Füzuli", fr="Fuzuli")),
-    "Lachin": ("AZ", dict(en="Lachin", ru="Лачин", hy="Լաչին", az="Laçın", tr="Laçın", fr="Latchine")),
+    "Lachin": ("AZ", dict(en="Lachin", ru="Лачин", hy="Բերձոր", az="Laçın", tr="Laçın", fr="Latchine")),
+    # each side's name (Khankendi, Ստեփանակերտ); the French reports place it at Shusha, 6 km away
+    "Stepanakert": ("AZ", dict(en="Stepanakert", ru="Ханкенди", hy="Ստեփանակերտ", az="Xankəndi", tr="Hankendi",
+                               fr="Chouchi")),
     "Tovuz": ("AZ", dict(en="Tovuz", ru="Товуз", hy="Տովուզ", az="Tovuz", tr="Tovuz", fr="Tovuz")),
     "Ganja": ("AZ", dict(en="Ganja", ru="Гянджа", hy="Գանձակ", az="Gəncə", tr="Gence", fr="Gandja")),
     "Kalbajar": ("AZ", dict(en="Kalbajar", ru="Кельбаджар", hy="Քարվաճառ", az="Kəlbəcər", tr="Kelbecer",

@@ -14,7 +14,8 @@ from models.engine import database_url, session_scope
 from newsmon.core.jsonable import to_jsonable
 from newsmon.interface import render as output
 from newsmon.interface.cli import (
-    Format, FormatOption, SinceOption, UntilOption, UserError, _fmt, check_database_exists, parse_when, run_guarded,
+    Format, FormatOption, SinceOption, UntilOption, UserError, _fmt, cannot_write, check_database_exists, parse_when,
+    run_guarded,
 )
 
 app = typer.Typer(no_args_is_help=False, help="Incidents: one record per act of violence across outlets and languages.")
@@ -145,5 +146,5 @@ def plot_map(session, out, since, until) -> None:
     except NoIncidents as error:
         raise UserError(str(error)) from None
     except OSError as error:
-        raise UserError(f"cannot write {out}: {error.strerror or error}") from None
+        raise cannot_write(out, error) from None
     typer.echo(f"wrote {out}: {drawn:,} incidents")
