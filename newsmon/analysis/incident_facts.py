@@ -110,7 +110,7 @@ def read_report(lexicon: Lexicon, title: str, text: str, language: str | None,
         place_precision=PRECISIONS.get(place_kinds().get(place.name, "town"), "town"),
         event_date=event_date, date_precision=precision, killed=killed, wounded=wounded,
         weapons=tuple(m.concept for m in matches if m.concept.startswith("weapon_")),
-        actor=attacking_side(body), denial=denial, evidence=evidence_sentence(body, primary))
+        actor=attacking_side(body), denial=denial, evidence=evidence_sentence(title, text, primary))
 
 
 def _violent(matches: list[ConceptMatch]) -> ConceptMatch | None:
@@ -172,8 +172,9 @@ _MONTH_WORDS = [(re.compile(rf"^(?:{stem})", re.I), number)
                 for stems in _MONTHS.values() for number, stem in enumerate(stems, 1)]
 _MONTH_ANY = "|".join(sorted({stem for stems in _MONTHS.values() for stem in stems}, key=len, reverse=True))
 # "3 December", "3 декабря", "1er décembre", "3 Aralık"; "December 3", "dekabrın 3-də", "դեկտեմբերի 3-ին"
-_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:er)?\s+((?:{_MONTH_ANY})\w*)", re.I)
-_MONTH_DAY = re.compile(rf"(?<!\w)((?:{_MONTH_ANY})\w*)\s+(\d{{1,2}})(?!\d)(?!\s*(?:%|km|км))", re.I)
+# a month word is its stem and a short ending (dekabrın, декабря): "Martakert" is not March
+_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:er)?\s+((?:{_MONTH_ANY})\w{{0,4}})(?!\w)", re.I)
+_MONTH_DAY = re.compile(rf"(?<!\w)((?:{_MONTH_ANY})\w{{0,4}})\s+(\d{{1,2}})(?!\d)(?!\s*(?:%|km|км))", re.I)
 _YESTERDAY = re.compile(r"\byesterday\b|\bвчера\b|երեկ|\bdünən\b|\bdün\b|\bhier\b", re.I)
 
 
@@ -264,7 +265,7 @@ def _figure(token: str) -> int | None:
     if token.isdigit():
         value = int(token)
         return value if 0 < value <= MAX_FIGURE else None
-    return _NUMBER_WORDS.get(token.lower())
+    return _NUMBER_WORDS.get(token.lower().replace("i\u0307", "i"))    # Turkish İki lowers to i + dot
 
 
 # ---------------------------------------------------------------- actor and evidence
@@ -287,10 +288,10 @@ def attacking_side(text: str) -> str | None:
     return min(found)[1] if found else None
 
 
-def evidence_sentence(text: str, match: ConceptMatch) -> str:
-    """The sentence holding the match's first term (for `incidents show`), at most 400 characters."""
-    term = match.terms[0] if match.terms else ""
-    for sentence in _SENTENCES.split(text):
-        if term and term in sentence:
+def evidence_sentence(title: str, text: str, match: ConceptMatch) -> str:
+    """The sentence of the text holding one of the match's terms (else the title), at most 400 characters."""
+    terms = [term.casefold() for term in match.terms]
+    for sentence in _SENTENCES.split(text or ""):
+        if any(term in sentence.casefold() for term in terms):
             return " ".join(sentence.split())[:400]
-    return " ".join(text.split())[:400]
+    return " ".join((title or text or "").split())[:400]
