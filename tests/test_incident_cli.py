@@ -100,3 +100,22 @@ def test_plot_map_writes_a_png_and_says_when_there_is_nothing(incidents_db, tmp_
     assert width > 1000 and height > 700
     empty = newsmon(incidents_db, "plot", "--map", "--out", str(tmp_path / "none.png"), "--since", "2030-01-01")
     assert empty.returncode == 1 and "no incidents" in empty.stderr and not (tmp_path / "none.png").exists()
+
+
+def test_the_shipped_boundaries_put_every_gazetteer_place_in_its_country():
+    from matplotlib.path import Path as Outline
+
+    from newsmon.analysis.incident_facts import place_kinds
+    from newsmon.core.config import config_path, read_yaml
+    from newsmon.interface.incident_map import BOUNDARIES
+
+    countries = {"ARM": "AM", "AZE": "AZ"}
+    shapes = json.loads(BOUNDARIES.read_text(encoding="utf-8"))
+    assert shapes["type"] == "FeatureCollection" and "Natural Earth" in shapes["attribution"]
+    places = [p for p in read_yaml(config_path("escalation.yaml"), "lexicon")["places"]
+              if place_kinds()[p["name"]] != "country"]
+    for place in places:
+        inside = {countries.get(f["properties"]["iso_a3"]) for f in shapes["features"]
+                  for polygon in f["geometry"]["coordinates"]
+                  if Outline(polygon[0]).contains_point((place["lon"], place["lat"]))}
+        assert inside == {place["country"]}, place["name"]
