@@ -76,19 +76,25 @@ def record_incidents(session: Session, articles: list, lexicon: Lexicon, now: da
     """File each article's report under its incident (or open one); the ids of the incident alerts raised.
 
     `articles` are rows with id, title, text, language, source, published_at, fetched_at, story_id.
+    Incidents are recomputed once at the end, from all their reports.
     """
     outlets = outlet_profiles(session, {a.source for a in articles})
+    filed = _already_filed(session, [a.id for a in articles])
     raised: list[int] = []
+    touched: set[int] = set()
     for article in articles:
+        if article.id in filed:
+            continue
         facts = read_report(lexicon, article.title, article.text, article.language, _reported_at(article).date())
-        if facts is None or _already_filed(session, article.id):
+        if facts is None:
             continue
         incident_id, alert_id = _file(session, article, facts, outlets.get(article.source, Outlet(None, None, None)),
                                       now)
-        if incident_id is not None:
-            refresh(session, incident_id, now)
+        touched |= {incident_id} - {None}
         if alert_id is not None:
             raised.append(alert_id)
+    for incident_id in sorted(touched):
+        refresh(session, incident_id, now)
     return raised
 
 
@@ -102,8 +108,12 @@ def _reported_at(article) -> datetime:
     return article.published_at or article.fetched_at
 
 
-def _already_filed(session: Session, article_id: int) -> bool:
-    return session.scalar(select(IncidentReport.id).where(IncidentReport.article_id == article_id)) is not None
+def _already_filed(session: Session, article_ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for start in range(0, len(article_ids), 500):
+        found |= set(session.scalars(select(IncidentReport.article_id)
+                                     .where(IncidentReport.article_id.in_(article_ids[start:start + 500]))))
+    return found
 
 
 # ---------------------------------------------------------------- filing one report
@@ -211,14 +221,15 @@ def _known_facts(session: Session, incident_ids: list[int]) -> dict[int, dict[st
 def _open_incident(session: Session, article, facts: ReportFacts, now: datetime) -> int:
     key = f"article={article.id}"
     kind, place = facts.type, facts.place
-    session.execute(insert(session, Incident.__table__).values(
+    table = Incident.__table__
+    new_id = session.scalar(insert(session, table).values(
         key=key, type=kind.name, acled_event_type=kind.acled_event_type, acled_sub_event_type=kind.acled_sub_event_type,
         event_date=facts.event_date, date_precision=facts.date_precision, first_reported_at=_reported_at(article),
         last_reported_at=_reported_at(article), place_id=place.name, place_name=place.name, place_country=place.country,
         latitude=place.lat, longitude=place.lon, place_precision=facts.place_precision, severity=facts.severity,
         status="claimed", actor=facts.actor, casualties={}, created_at=now, updated_at=now,
-    ).on_conflict_do_nothing())
-    return session.scalar(select(Incident.id).where(Incident.key == key))
+    ).on_conflict_do_nothing().returning(table.c.id))
+    return new_id or session.scalar(select(Incident.id).where(Incident.key == key))
 
 
 def _insert_report(session: Session, article, facts: ReportFacts, outlet: Outlet, incident_id: int | None,
