@@ -15,7 +15,8 @@ from models import Base
 
 class Incident(Base):
     __tablename__ = "incidents"
-    __table_args__ = (Index("ix_incidents_type_event_date", "type", "event_date"),)
+    # place in the key: candidates are filtered by the box around a place inside the index
+    __table_args__ = (Index("ix_incidents_type_event_date", "type", "event_date", "latitude", "longitude"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Makes creating an incident idempotent: "article=<id of the report that opened it>".

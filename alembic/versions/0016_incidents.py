@@ -49,7 +49,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incidents_first_reported_at'), ['first_reported_at'], unique=False)
-        batch_op.create_index('ix_incidents_type_event_date', ['type', 'event_date'], unique=False)
+        batch_op.create_index('ix_incidents_type_event_date', ['type', 'event_date', 'latitude', 'longitude'], unique=False)
 
     op.create_table('incident_reports',
     sa.Column('id', sa.Integer(), nullable=False),
