@@ -241,3 +241,4 @@ class PipelineState(Base):
 from models.archive import BackfillItem, BackfilledArticle, EvidenceCapture, PageValidator  # noqa: E402,F401
 from models.rejected import RejectedEntry  # noqa: E402,F401  (registers the table)
 from models.saved_searches import SavedSearch  # noqa: E402,F401  (issue 17)
+from models.incidents import Incident, IncidentReport  # noqa: E402,F401  (issue 16: its tables, same Base)

@@ -163,12 +163,15 @@ def raise_silence_alerts(*, database_url: str | None = None, sources_file: str |
 
 
 def maintenance(*, database_url: str | None = None, days: int = 3, keep_fetch_log_days: int = 90) -> dict:
-    """Re-check recent stories (alerts follow a merged story), refresh planner statistics, prune the old fetch log."""
+    """Re-check recent stories (alerts follow a merged story) and incidents, refresh planner statistics,
+    prune the old fetch log."""
+    from newsmon.alerting.incidents import revisit_recent
     from newsmon.alerting.rules import follow_merged_stories
     from newsmon.storage import maintenance as upkeep
 
-    return upkeep.run(database_url=database_url, recluster_days=days, keep_fetch_log_days=keep_fetch_log_days,
-                      story_followers=[follow_merged_stories])
+    report = upkeep.run(database_url=database_url, recluster_days=days, keep_fetch_log_days=keep_fetch_log_days,
+                        story_followers=[follow_merged_stories])
+    return report | revisit_recent(database_url=database_url, days=days)
 
 
 def outcome_summary(outcome: FetchOutcome) -> dict:

@@ -288,7 +288,7 @@ def test_list_alerts_fields_and_filters(db_url):
     store(db_url, *(prepared(title, text, language) for language, title, text, *_ in ESCALATION[:2]))
     report = evaluate_and_deliver(database_url=db_url, now=NOW, channels=[])
     assert report.as_dict()["evaluated_articles"] == 2 and report.raised == report.by_kind["keyword"] + \
-        report.by_kind["new_term"]
+        report.by_kind["new_term"] + report.by_kind["incident"]
     with session_scope(db_url) as session:
         rows = list_alerts(session)
         high = list_alerts(session, min_severity=3)

@@ -58,6 +58,7 @@ from models.dialect import insert, lock_for_ingest
 from models.engine import session_scope
 from models.types import as_utc
 from newsmon.alerting import delivery as notify
+from newsmon.alerting.incidents import record_incidents
 from newsmon.alerting.saved_search_alerts import raise_saved_search_alerts
 from newsmon.core.config import ConfigError, config_path
 from newsmon.analysis.escalation import ConceptMatch, Lexicon, describe, load_lexicon
@@ -81,6 +82,7 @@ class AlertKind(StrEnum):
     SPIKE = "spike"           # many stories with escalation language at once
     SILENCE = "silence"       # an outlet or a side went quiet (alerting/silence.py)
     SEARCH = "search"         # a new match of a saved search with --alert (alerting/saved_search_alerts.py)
+    INCIDENT = "incident"     # an act first reported, raised once per incident (alerting/incidents.py)
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,7 @@ def _evaluate(session: Session, now: datetime, lexicon: Lexicon, rules: AlertRul
     for key in sorted(keyword_keys):
         _confirm(session, key, lexicon)
     raised.append(_raise_spike(session, now, lexicon, rules))
+    raised += record_incidents(session, new + revised, lexicon, now)
     _save_watermark(session, mark, new, revised, now)
     more = limit is not None and max(len(new), len(revised)) >= limit
     return _Batch(_alerts_by_id(session, [i for i in raised if i is not None]), len(new) + len(revised), more)

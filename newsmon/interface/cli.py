@@ -385,6 +385,7 @@ def plot(
     out: Path = typer.Option(..., "--out", "-o", help="the PNG file to write"),
     since: Optional[str] = SinceOption,
     until: Optional[str] = UntilOption,
+    incident_map: bool = typer.Option(False, "--map", help="a map of the incidents by place and severity instead"),
 ) -> None:
     """Timeline chart: new stories per day by outlet country, escalation alerts marked by severity."""
     def action():
@@ -394,6 +395,8 @@ def plot(
         check_output_folder(out)
         check_database_exists(database_url())
         with session_scope() as session:
+            if incident_map:
+                return cli_incidents.plot_map(session, out, *period)
             try:
                 timeline = draw(session, out, *period)
             except NothingToPlot as error:
@@ -433,6 +436,10 @@ app.command("airflow-setup")(airflow_setup)
 def main() -> None:
     app()
 
+
+from newsmon.interface import cli_incidents  # noqa: E402  (it builds on the helpers above)
+
+app.add_typer(cli_incidents.app, name="incidents")
 
 if __name__ == "__main__":
     main()

@@ -18,7 +18,7 @@ from itertools import chain
 from typing import Callable, Sequence
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from models import Article, ArticleBand, ArticleSignature, Source, Story
