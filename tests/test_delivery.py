@@ -124,7 +124,7 @@ def test_every_alert_arrives_once_per_channel(db_url, receiver, smtp):
     assert sorted(m["X-Newsmon-Alert"] for m in messages) == sorted(a["dedup_key"] for a in alerts)
     assert messages[0]["To"] == "desk@example.org, duty@example.org" and "[newsmon]" in messages[0]["Subject"]
     assert all(a["delivered"] == ["email", "webhook"] and a["failed"] == {} for a in alerts)
-    for body in [b for b in bodies if b["kind"] != "spike"]:   # why: the sentence and the rule, text and JSON
+    for body in [b for b in bodies if b["kind"] in ("keyword", "new_term")]:   # why: the sentence and the rule
         sentence = body["evidence"]["sentences"][0]
         assert f"«{sentence}»" in body["text"] and body["evidence"]["rule"] in body["text"]
     mail = messages[0].get_body(("plain",)).get_content()

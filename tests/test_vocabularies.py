@@ -10,10 +10,10 @@ from newsmon.storage.store import StoreStatus
 
 
 def test_each_vocabulary_keeps_its_documented_strings():
-    assert set(FetchStatus) == {"ok", "not_modified", "error"}
+    assert set(FetchStatus) == {"ok", "not_modified", "error", "skipped"}
     assert set(StoreStatus) == {"new", "near_duplicate", "duplicate", "unchanged", "updated"}
-    assert set(DeliveryStatus) == {"pending", "sending", "delivered", "failed"}
-    assert {"keyword", "new_term", "spike"} <= set(AlertKind)
+    assert set(DeliveryStatus) == {"pending", "sending", "delivered", "failed", "unknown"}
+    assert set(AlertKind) == {"keyword", "new_term", "spike", "silence", "search", "incident"}
 
 
 def test_a_member_is_its_string_in_json_and_text():

@@ -53,6 +53,7 @@ from newsmon.analysis.escalation import Lexicon, Place
 from newsmon.analysis.incident_facts import SIDES, TYPES, ReportFacts, distance_km, read_report
 from newsmon.core.records import utcnow
 from models.dialect import insert, lock_for_ingest
+from newsmon.storage.history import is_backfilled
 
 LINK_RADIUS_KM = 8.0     # Stepanakert and Shusha (6 km) are one place for this; Tartar and Barda (20 km) are not
 INDEPENDENT_TYPES = ("independent", "international")
@@ -337,6 +338,7 @@ def _raise_alert(session: Session, incident_id: int, article, facts: ReportFacts
         kind="incident", severity=facts.severity, concept=facts.concepts[0], terms=list(facts.concepts),
         story_id=article.story_id, article_id=article.id, location=f"{facts.place.name} ({facts.place.country})",
         latitude=facts.place.lat, longitude=facts.place.lon, created_at=now, dedup_key=_alert_key(incident.key),
+        historical=is_backfilled(session, article.id),   # an act first known from the archive: never delivered
         message=f"incident #{incident.id}: {TYPES[incident.type].acled_sub_event_type.lower()} at "
                 f"{facts.place.name} ({facts.place.country}) on {facts.event_date.isoformat()}: {article.title}",
     ).on_conflict_do_nothing().returning(Alert.__table__.c.id))
