@@ -7,16 +7,8 @@ from scrapy.utils.asyncio import sleep
 from newsmon.sources.safety import UnsafeURL, check_url
 
 
-class UnsafeRequest(IgnoreRequest):
-    """A request to an address newsmon must not fetch (private network, odd scheme...)."""
-
-
-class SafeAddressMiddleware:
-    """Check every request (start URLs, links, redirects, robots.txt) like the feed path does.
-
-    Private and loopback addresses are allowed only for a source that itself
-    lives on one (the spider's `allow_private`, from safety.source_allows_private).
-    """
+class _CrawlerMiddleware:
+    """A downloader middleware that reads the running spider's state through its crawler."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -24,6 +16,18 @@ class SafeAddressMiddleware:
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
+
+
+class UnsafeRequest(IgnoreRequest):
+    """A request to an address newsmon must not fetch (private network, odd scheme...)."""
+
+
+class SafeAddressMiddleware(_CrawlerMiddleware):
+    """Check every request (start URLs, links, redirects, robots.txt) like the feed path does.
+
+    Private and loopback addresses are allowed only for a source that itself
+    lives on one (the spider's `allow_private`, from safety.source_allows_private).
+    """
 
     def process_request(self, request):
         allow_private = getattr(self.crawler.spider, "allow_private", False)
@@ -57,16 +61,9 @@ class RetryBackoffMiddleware:
         return None
 
 
-class ConditionalRequestMiddleware:
+class ConditionalRequestMiddleware(_CrawlerMiddleware):
     """Send the validators the spider kept for a page (its `validators`, a PageValidators),
     and let the 304 answer through to the callback, which replays what the page listed."""
-
-    def __init__(self, crawler):
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     def process_request(self, request):
         validators = getattr(self.crawler.spider, "validators", None)
