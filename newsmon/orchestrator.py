@@ -23,7 +23,7 @@ from newsmon.core.config import ConfigError, SourceConfig, load_silence, load_so
 from newsmon.core.errors import one_line
 from newsmon.core.records import utcnow
 from newsmon.sources.health import FetchOutcome, FetchStatus, due_sources, sync_sources
-from newsmon.storage.errors import database_problem, is_database_problem
+from newsmon.storage.errors import database_problem, is_database_problem, is_missing_schema
 
 
 # Telegram channels are polled like feeds: the feeds DAG and `--only feeds` read them too.
@@ -40,7 +40,7 @@ def due_source_names(kind: str, *, database_url: str | None = None, sources_file
             sync_sources(session, configs)
             return [s.name for s in due_sources(session, configs, every=every, now=utcnow() + grace)]
     except (ProgrammingError, OperationalError) as error:
-        if not _missing_schema(error):
+        if not is_missing_schema(error):
             raise
         where = make_url(resolve_database_url(database_url)).render_as_string(hide_password=True)
         raise ConfigError(f"the newsmon database at {where} has no schema: "
@@ -49,11 +49,6 @@ def due_source_names(kind: str, *, database_url: str | None = None, sources_file
 
 def _kinds(kind: str) -> tuple[str, ...]:
     return POLLED_LIKE_FEEDS if kind == "rss" else (kind,)
-
-
-def _missing_schema(error: Exception) -> bool:
-    reason = str(getattr(error, "orig", None) or error)
-    return "no such table" in reason or ("relation" in reason and "does not exist" in reason)
 
 
 # Failures that another try cannot fix: the task fails without retries.

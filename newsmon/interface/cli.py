@@ -117,10 +117,11 @@ def run_guarded(action) -> None:
 
 
 def _database_problem(url: str, error: Exception) -> str:
-    reason = one_line(getattr(error, "orig", None) or error)
-    if "no such table" in reason or "does not exist" in reason and "relation" in reason:
+    from newsmon.storage.errors import is_missing_schema
+
+    if is_missing_schema(error):
         return f"the database at {describe_database(url)} has no newsmon schema: run `newsmon db upgrade`"
-    return f"cannot use the database at {describe_database(url)}: {reason}"
+    return f"cannot use the database at {describe_database(url)}: {one_line(getattr(error, 'orig', None) or error)}"
 
 
 # --- db ---------------------------------------------------------------------------------

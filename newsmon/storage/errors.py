@@ -18,3 +18,9 @@ def database_problem(error: BaseException) -> str:
 
 def is_database_problem(message: str | None) -> bool:
     return bool(message) and message.startswith(DATABASE_ERROR)
+
+
+def is_missing_schema(error: BaseException) -> bool:
+    """The database answers but has no newsmon tables: `newsmon db upgrade` was never run."""
+    reason = str(getattr(error, "orig", None) or error)
+    return "no such table" in reason or ("relation" in reason and "does not exist" in reason)
