@@ -46,7 +46,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from models import Alert, Article, Source
+from models import Alert, Article
 from models.engine import session_scope
 from models.incidents import Incident, IncidentReport
 from newsmon.analysis.escalation import Lexicon, Place
@@ -54,6 +54,7 @@ from newsmon.analysis.incident_facts import SIDES, TYPES, ReportFacts, distance_
 from newsmon.core.records import utcnow
 from models.dialect import insert, lock_for_ingest
 from newsmon.storage.history import is_backfilled
+from newsmon.storage.lookup import source_outlets
 
 LINK_RADIUS_KM = 8.0     # Stepanakert and Shusha (6 km) are one place for this; Tartar and Barda (20 km) are not
 INDEPENDENT_TYPES = ("independent", "international")
@@ -100,9 +101,9 @@ def record_incidents(session: Session, articles: list, lexicon: Lexicon, now: da
 
 
 def outlet_profiles(session: Session, sources: set[str]) -> dict[str, Outlet]:
-    rows = session.execute(select(Source.name, Source.settings).where(Source.name.in_(sources))) if sources else []
-    return {name: Outlet((settings or {}).get("outlet") or name, (settings or {}).get("country"),
-                         (settings or {}).get("outlet_type")) for name, settings in rows}
+    if not sources:
+        return {}
+    return {name: Outlet(*profile) for name, profile in source_outlets(session, sources).items()}
 
 
 def _reported_at(article) -> datetime:

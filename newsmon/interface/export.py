@@ -22,7 +22,8 @@ from typing import IO, Callable, Iterable, Iterator
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from models import Article, Source, Story
+from models import Article, Story
+from newsmon.storage.lookup import source_outlets
 from newsmon.analysis.boolean_query import parse_query
 from newsmon.core.errors import NewsmonError
 from newsmon.storage.fulltext import matching
@@ -57,15 +58,8 @@ def count_rows(session: Session, filters: Filters, query: str | None = None) -> 
     return session.scalar(_matching(filtered(select(func.count()).select_from(Article), filters), dialect, query))
 
 
-def source_outlets(session: Session) -> dict[str, tuple]:
-    """Source name -> (outlet, country, outlet type); a few hundred rows, cheaper than a JSON join per article."""
-    return {name: ((settings or {}).get("outlet") or name, (settings or {}).get("country"),
-                   (settings or {}).get("outlet_type"))
-            for name, settings in session.execute(select(Source.name, Source.settings))}
-
-
 def source_countries(session: Session) -> dict[str, str | None]:
-    return {name: country for name, (_outlet, country, _type) in source_outlets(session).items()}
+    return {name: profile.country for name, profile in source_outlets(session).items()}
 
 
 def article_batches(session: Session, filters: Filters, query: str | None = None) -> Iterator[list[tuple]]:

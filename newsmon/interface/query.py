@@ -22,6 +22,7 @@ from newsmon.analysis.revisions import edits
 from newsmon.core.jsonable import to_jsonable
 from newsmon.core.records import utcnow
 from newsmon.sources.staleness import MIN_STALE, is_stale, rhythm
+from newsmon.storage.lookup import source_outlets
 from newsmon.core.errors import NewsmonError
 from newsmon.storage.fulltext import FTS_TABLE, SEARCH_VECTOR, fts5_matching, to_tsquery, tsquery_matching
 
@@ -481,10 +482,9 @@ def revisions(session: Session, article_id: int) -> list[dict]:
 def outlet_countries(session: Session) -> dict[str, list[str]]:
     """Country code (sources.yaml `country`) -> the names of its sources."""
     countries: dict[str, list[str]] = {}
-    for name, settings in session.execute(select(Source.name, Source.settings).order_by(Source.name)):
-        country = (settings or {}).get("country")
-        if country:
-            countries.setdefault(country, []).append(name)
+    for name, profile in sorted(source_outlets(session).items()):
+        if profile.country:
+            countries.setdefault(profile.country, []).append(name)
     return countries
 
 

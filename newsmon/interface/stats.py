@@ -16,7 +16,8 @@ from typing import Iterator
 from sqlalchemy import Integer, Select, case, cast, func, literal_column, select, true
 from sqlalchemy.orm import Session
 
-from models import Article, FetchEvent, Source
+from models import Article, FetchEvent
+from newsmon.storage.lookup import source_outlets
 from newsmon.interface import render as output
 from newsmon.interface.query import recency
 
@@ -50,8 +51,7 @@ def collect(session: Session, since: datetime | None = None, until: datetime | N
 def outlet_of_source(session: Session):
     """The article's outlet (sources.yaml `outlet`: feeds and channels of one organisation share it),
     as a SQL expression over its source: a CASE over the few hundred sources, not a JSON join per row."""
-    outlets = {name: (settings or {}).get("outlet") or name
-               for name, settings in session.execute(select(Source.name, Source.settings))}
+    outlets = {name: profile.outlet for name, profile in source_outlets(session).items()}
     return case(outlets, value=Article.source, else_=Article.source) if outlets else Article.source
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Article, Sighting
+from models import Article, Sighting, Source
 from newsmon.analysis.normalize import canonical_url
 
 LOOKUP_BATCH = 500  # URLs per query: far below every database's bound-parameter limit
@@ -82,3 +82,20 @@ class StoredVersion:
 def batches(items: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(items), LOOKUP_BATCH):
         yield items[start:start + LOOKUP_BATCH]
+
+
+class SourceOutlet(NamedTuple):
+    outlet: str               # sources.yaml `outlet` (feeds and channels of one organisation share it)
+    country: str | None       # the outlet's country, its side in this conflict
+    outlet_type: str | None   # state | official | independent | international
+
+
+def source_outlets(session: Session, names: Iterable[str] | None = None) -> dict[str, SourceOutlet]:
+    """Source name -> its outlet, as sources.yaml said when the source was last synced; a few
+    hundred rows, read once instead of a JSON lookup per article."""
+    statement = select(Source.name, Source.settings)
+    if names is not None:
+        statement = statement.where(Source.name.in_(sorted(set(names))))
+    return {name: SourceOutlet((settings or {}).get("outlet") or name, (settings or {}).get("country"),
+                               (settings or {}).get("outlet_type"))
+            for name, settings in session.execute(statement)}
