@@ -10,17 +10,15 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Source
 from models.dialect import lock_for_ingest
 from newsmon.analysis import normalize
 from newsmon.analysis import similarity
 from newsmon.core.records import ArticleRecord, Rejected
 from newsmon.analysis.relevance import Topic, load_topic
 from newsmon.storage.store import PreparedArticle, StoreResult, StoreStatus, note_feed_update, store_articles
-from newsmon.storage.lookup import StoredVersion, stored_versions
+from newsmon.storage.lookup import StoredVersion, source_outlets, stored_versions
 from newsmon.storage.rejected import keep_rejected
 
 STORED_STATUSES = (StoreStatus.NEW, StoreStatus.NEAR_DUPLICATE, StoreStatus.UPDATED)
@@ -111,9 +109,7 @@ class Pipeline:
 
 def _countries(session: Session, sources: set[str]) -> dict[str, str]:
     """Each source's outlet country (sources.yaml `country`, kept in the source row's settings)."""
-    rows = session.execute(select(Source.name, Source.settings["country"].as_string())
-                           .where(Source.name.in_(sorted(sources))))
-    return {name: country for name, country in rows if country}
+    return {name: profile.country for name, profile in source_outlets(session, sources).items() if profile.country}
 
 
 def seen_unchanged(session: Session, records: list[ArticleRecord]) -> dict[str, StoredVersion]:
