@@ -105,11 +105,22 @@ def airflow_cycle(sources: Path, folder: Path, executor: str, workers: int = 0) 
     with AirflowDeployment(folder, sources, executor=executor, workers=workers) as deployment:
         deployment.unpause("newsmon_feeds")
         run = deployment.wait_for_runs("newsmon_feeds", 1, timeout=1800)[0]
-        tasks = [ti for ti in deployment.task_instances("newsmon_feeds", run["dag_run_id"])
-                 if ti["task_id"] == "poll_feeds"]
+        instances = deployment.task_instances("newsmon_feeds", run["dag_run_id"])
+        tasks = [ti for ti in instances if ti["task_id"] == "poll_feeds"]
+        print_timeline(run, instances)
         print(f"  Airflow stored {article_count(deployment.newsmon_url)} articles", flush=True)
     seconds = (_when(run["end_date"]) - _when(run["start_date"])).total_seconds()
     return seconds, {"state": run["state"], "tasks": len(tasks), "hosts": sorted({t["hostname"] for t in tasks})}
+
+
+def print_timeline(run: dict, instances: list[dict]) -> None:
+    """When each task was queued, started and ended, in seconds from the run's start: where the time goes."""
+    def at(stamp: str | None) -> str:
+        return f"{(_when(stamp) - _when(run['start_date'])).total_seconds():6.1f}" if stamp else "     -"
+
+    for ti in sorted(instances, key=lambda ti: (ti["start_date"] or "", ti["map_index"])):
+        print(f"    {ti['task_id']}[{ti['map_index']}]: queued {at(ti.get('queued_when'))} "
+              f"started {at(ti['start_date'])} ended {at(ti['end_date'])}", flush=True)
 
 
 def article_count(url: str) -> int:

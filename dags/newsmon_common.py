@@ -21,9 +21,6 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
 }
-# How many mapped tasks share a feeds run at most (each polls its batch concurrently): a task
-# start costs seconds, and on few cores concurrent writers slow each other down.
-FEED_BATCHES = int(os.environ.get("NEWSMON_FEED_BATCHES", "8"))
 COMMON_DAG_ARGS = {"start_date": START_DATE, "catchup": False, "max_active_runs": 1, "default_args": DEFAULT_ARGS}
 
 
@@ -52,14 +49,19 @@ def source_params(kind: str) -> dict:
     }
 
 
+def log_outcomes(result: dict) -> dict:
+    for source in result["sources"]:
+        print(f"{source['source']}: {source['status']}, stored {source['stored']}, "
+              f"duplicates {source['duplicates']}, error {source['error'] or '-'}")
+    return result
+
+
 def raise_for_failures(result: dict) -> dict:
     """A task whose sources failed fails: permanent failures (404, not a feed) without
     retries, transient ones (5xx, timeouts) retried. The outcomes are logged first."""
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-    for source in result["sources"]:
-        print(f"{source['source']}: {source['status']}, stored {source['stored']}, "
-              f"duplicates {source['duplicates']}, error {source['error'] or '-'}")
+    log_outcomes(result)
     if not result["failure"]:
         return result
     message = f"{len(result['failed'])} of {len(result['sources'])} sources failed: " + "; ".join(result["failed"])

@@ -9,6 +9,7 @@ unreachable), with a one-line reason. Nothing here imports Airflow.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -54,23 +55,37 @@ def _kinds(kind: str) -> tuple[str, ...]:
 # Failures that another try cannot fix: the task fails without retries.
 PERMANENT_HTTP = frozenset({400, 401, 403, 404, 405, 406, 410, 414, 451})
 PERMANENT_PREFIXES = ("not a feed", "refused", "invalid URL", "unsupported Content-Encoding")
-DEFAULT_FEED_BATCHES = 8
+# The most mapped tasks a feeds run is dealt into: more than the cores that poll only adds task
+# starts (each costs seconds of CPU for the interpreter, Airflow and newsmon's imports).
+MAX_FEED_BATCHES = 8
 # A feed polled late in the last run (task start, a slow batch) is due in this one, not the next:
 # with the DAG every 5 minutes a feed at the 5-minute minimum is then polled every 5 minutes, not 10.
 DUE_GRACE = timedelta(minutes=2)
 
 
-def feed_batches(*, names: list[str] | None = None, every: bool = False, batches: int = DEFAULT_FEED_BATCHES,
+def feed_batches(*, names: list[str] | None = None, every: bool = False, batches: int | None = None,
                  database_url: str | None = None, sources_file: str | Path | None = None) -> list[list[str]]:
-    """The feeds to poll now, dealt into at most `batches` groups (one Airflow task each).
+    """The feeds to poll now, dealt into at most `batches` groups (one Airflow task each;
+    default: feed_batch_count()).
 
     Named feeds are polled whether due or not; otherwise the due ones (all with every=True).
-    A task start costs seconds, so 500 feeds become a few tasks that poll concurrently
-    inside, and a handful of feeds stay one task each, failing on their own."""
+    Each task polls its batch concurrently; a feed that fails gets a task of its own
+    afterwards (`failed_sources`), so batches can be few and large."""
     chosen = selected_source_names("rss", names, database_url=database_url, sources_file=sources_file,
                                    every=every, grace=DUE_GRACE)
-    count = min(len(chosen), max(1, batches))
+    count = min(len(chosen), max(1, batches or feed_batch_count()))
     return [chosen[index::count] for index in range(count)]
+
+
+def feed_batch_count() -> int:
+    """NEWSMON_FEED_BATCHES, else this machine's cores (at most MAX_FEED_BATCHES): one task per
+    core polls as fast as the machine can, and every extra task is a process start."""
+    setting = os.environ.get("NEWSMON_FEED_BATCHES", "").strip()
+    if not setting:
+        return max(1, min(MAX_FEED_BATCHES, os.cpu_count() or 1))
+    if not setting.isdigit() or int(setting) < 1:
+        raise ConfigError(f"NEWSMON_FEED_BATCHES must be a positive whole number, not {setting!r}")
+    return int(setting)
 
 
 def selected_source_names(kind: str, names: list[str] | None, *, database_url: str | None = None,
@@ -123,7 +138,16 @@ def failure_kind(outcome: FetchOutcome) -> str | None:
 def batch_summary(outcomes: list[FetchOutcome]) -> dict:
     """What a task returns: every source's outcome, the failed ones with their kind, and
     `failure`: None, "permanent" (all failures permanent) or "transient" (worth a retry)."""
-    sources = [outcome_summary(o) | {"failure": failure_kind(o)} for o in outcomes]
+    return summarize([outcome_summary(o) | {"failure": failure_kind(o)} for o in outcomes])
+
+
+def failed_sources(summaries: list[dict]) -> list[dict]:
+    """The failed sources' outcomes across batch summaries: one Airflow task each."""
+    return [source for summary in summaries for source in summary["sources"] if source["failure"]]
+
+
+def summarize(sources: list[dict]) -> dict:
+    """batch_summary of sources already summarized (outcome_summary plus their `failure`)."""
     failed = [s for s in sources if s["failure"]]
     kinds = {s["failure"] for s in failed}
     return {"sources": sources, "stored": sum(s["stored"] for s in sources),

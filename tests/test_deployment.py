@@ -38,18 +38,19 @@ def stored(url: str) -> dict:
     return result
 
 
-def mapped_states(deployment: AirflowDeployment, run_id: str) -> dict[str, tuple[str, int]]:
+def mapped_states(deployment: AirflowDeployment, run_id: str, task_id: str) -> dict[str, tuple[str, int]]:
     return {ti["rendered_map_index"]: (ti["state"], ti["try_number"])
-            for ti in deployment.task_instances("newsmon_feeds", run_id) if ti["task_id"] == "poll_feeds"}
+            for ti in deployment.task_instances("newsmon_feeds", run_id) if ti["task_id"] == task_id}
 
 
-def run_cycle(deployment: AirflowDeployment) -> dict:
+def run_cycle(deployment: AirflowDeployment, batches: int) -> dict:
     """Trigger the good feeds (success, alerts from the asset event), then every feed again:
-    the broken one fails its own task, nothing is stored twice."""
+    the batches succeed, the broken feed fails a task of its own, nothing is stored twice."""
     deployment.unpause("newsmon_feeds", "newsmon_alerts")
     first = deployment.trigger("newsmon_feeds", {"sources": GOOD_FEEDS})
     assert deployment.wait_run("newsmon_feeds", first) == "success", deployment.log_tail("airflow")
-    assert {state for state, _ in mapped_states(deployment, first).values()} == {"success"}
+    assert {state for state, _ in mapped_states(deployment, first, "poll_feeds").values()} == {"success"}
+    assert {state for state, _ in mapped_states(deployment, first, "failed_feed").values()} <= {"skipped"}
     alerts_runs = deployment.wait_for_runs("newsmon_alerts", 1, run_type="asset_triggered")
     assert {run["state"] for run in alerts_runs} == {"success"}
     after_first = stored(deployment.newsmon_url)
@@ -59,9 +60,10 @@ def run_cycle(deployment: AirflowDeployment) -> dict:
 
     second = deployment.trigger("newsmon_feeds", {"poll": "all"})
     assert deployment.wait_run("newsmon_feeds", second) == "failed"
-    states = mapped_states(deployment, second)
-    assert states.pop(BROKEN_FEED) == ("failed", 1), "a permanent failure fails its task, unretried"
-    assert {state for state, _ in states.values()} == {"success"} and set(states) == set(GOOD_FEEDS)
+    polled = mapped_states(deployment, second, "poll_feeds")
+    assert {state for state, _ in polled.values()} == {"success"} and len(polled) == batches
+    assert mapped_states(deployment, second, "failed_feed") == {BROKEN_FEED: ("failed", 1)}, \
+        "a permanent failure fails a task of its own, unretried"
     after_second = stored(deployment.newsmon_url)
     assert after_second["articles"] == after_first["articles"]
     assert len(set(after_second["articles"])) == len(after_second["articles"])
@@ -72,16 +74,17 @@ def run_cycle(deployment: AirflowDeployment) -> dict:
 def test_local_executor_on_postgresql_runs_the_recipe(tmp_path):
     require_postgres()
     with snapshot.served(tmp_path) as (sources, _server), \
-            AirflowDeployment(tmp_path / "deploy", sources) as deployment:
-        RESULTS["LocalExecutor"] = run_cycle(deployment)
+            AirflowDeployment(tmp_path / "deploy", sources, extra_env={"NEWSMON_FEED_BATCHES": "2"}) as deployment:
+        RESULTS["LocalExecutor"] = run_cycle(deployment, batches=2)
 
 
 @pytest.mark.postgres
 def test_celery_executor_spreads_mapped_tasks_over_two_workers(tmp_path):
     require_postgres()
     with snapshot.served(tmp_path) as (sources, _server), \
-            AirflowDeployment(tmp_path / "deploy", sources, executor="CeleryExecutor", workers=2) as deployment:
-        result = run_cycle(deployment)
+            AirflowDeployment(tmp_path / "deploy", sources, executor="CeleryExecutor", workers=2,
+                              extra_env={"NEWSMON_FEED_BATCHES": "6"}) as deployment:   # one feed a task
+        result = run_cycle(deployment, batches=6)
         hosts = {ti["hostname"] for run in deployment.runs("newsmon_feeds")
                  for ti in deployment.task_instances("newsmon_feeds", run["dag_run_id"])
                  if ti["task_id"] == "poll_feeds"}

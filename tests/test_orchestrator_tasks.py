@@ -11,7 +11,7 @@ from models import Source
 from models.engine import session_scope
 from newsmon.core.config import ConfigError
 from newsmon.core.records import utcnow
-from newsmon.orchestrator import feed_batches, poll_feed_batch
+from newsmon.orchestrator import failed_sources, feed_batch_count, feed_batches, poll_feed_batch, summarize
 from newsmon.testing.loopback import LoopbackServer
 
 RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>{base}/</link>
@@ -34,7 +34,8 @@ def write_sources(tmp_path, server, names_and_paths) -> str:
     return str(path)
 
 
-def test_due_feeds_are_dealt_into_batches_and_named_ones_polled_now(tmp_path, server, sqlite_url):
+def test_due_feeds_are_dealt_into_batches_and_named_ones_polled_now(tmp_path, server, sqlite_url, monkeypatch):
+    monkeypatch.setenv("NEWSMON_FEED_BATCHES", "2")
     sources = write_sources(tmp_path, server, [(f"feed-{n:02d}", f"/f{n}.xml") for n in range(20)])
     batches = feed_batches(batches=8, database_url=sqlite_url, sources_file=sources)
     assert len(batches) == 8 and sorted(sum(batches, [])) == [f"feed-{n:02d}" for n in range(20)]
@@ -72,6 +73,26 @@ def test_a_batch_reports_each_feed_and_whether_its_failure_is_worth_a_retry(tmp_
     mixed = poll_feed_batch(["gone", "busy"], database_url=sqlite_url, sources_file=sources)
     assert mixed["failure"] == "transient"   # one retry-worthy failure: the task is retried
     assert poll_feed_batch(["ok"], database_url=sqlite_url, sources_file=sources)["failure"] is None
+
+    # The DAG gives each failed feed of every batch a task of its own, failing as that feed did.
+    failed = failed_sources([permanent, mixed])
+    assert [(s["source"], s["failure"]) for s in failed] == \
+        [("gone", "permanent"), ("page", "permanent"), ("gone", "permanent"), ("busy", "transient")]
+    alone = summarize([failed[-1]])
+    assert alone["failure"] == "transient" and alone["failed"] == [f"busy: {failed[-1]['error']}"]
+
+
+def test_the_batch_count_follows_the_setting_else_the_cores(monkeypatch):
+    monkeypatch.delenv("NEWSMON_FEED_BATCHES", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert feed_batch_count() == 2
+    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    assert feed_batch_count() == 8
+    monkeypatch.setenv("NEWSMON_FEED_BATCHES", "12")
+    assert feed_batch_count() == 12
+    monkeypatch.setenv("NEWSMON_FEED_BATCHES", "many")
+    with pytest.raises(ConfigError, match="NEWSMON_FEED_BATCHES must be a positive whole number, not 'many'"):
+        feed_batch_count()
 
 
 def test_a_database_without_the_schema_is_one_clear_line(tmp_path, server):

