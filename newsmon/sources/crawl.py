@@ -8,7 +8,8 @@ how a crawl's tally becomes one fetch-log row.
 ``crawl_site`` runs ``scrapy crawl news`` in a subprocess: Scrapy's Twisted
 reactor cannot be restarted inside one process, and Airflow runs many tasks
 in one worker process. The subprocess writes its own fetch-log row and hands
-its outcome back in a result file (``crawl_process``).
+its outcome back in a result file (``crawl_process``). A site whose entry
+points all answer "not modified" starts no subprocess (``site_check``).
 """
 from __future__ import annotations
 
