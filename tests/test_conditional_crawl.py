@@ -113,6 +113,8 @@ def test_an_unchanged_site_is_not_crawled_and_a_changed_sitemap_is(tmp_path, sql
                                        "/news/page-2.html"), content_type=HTML)
         sources = write_sources(tmp_path, server, "/sitemap-index.xml")
         assert crawl_once(sources, sqlite_url).status == "ok"
+        # A first crawl knows no validators: nothing is asked before it (robots.txt once, the spider's).
+        assert [r.path for r in server.requests].count("/robots.txt") == 1
 
         server.clear_log()
         warm = crawl_once(sources, sqlite_url)

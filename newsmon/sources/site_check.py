@@ -51,11 +51,11 @@ def unchanged_site(source: SourceConfig, *, database_url: str,
     DOWNLOAD_DELAY, DOWNLOAD_TIMEOUT and ROBOTSTXT_OBEY.
     """
     started = utcnow()
-    validators = PageValidators(source.name, database_url).load()
-    entry_points = [*source.start_urls, *source.sitemap_urls]
-    if not entry_points or not all(url in validators.known for url in entry_points):
-        return None         # a first crawl, or an entry point that never answered
     try:
+        validators = PageValidators(source.name, database_url).load()
+        entry_points = [*source.start_urls, *source.sitemap_urls]
+        if not entry_points or not all(url in validators.known for url in entry_points):
+            return None         # a first crawl, or an entry point that never answered
         with SiteCheck(source, validators, crawl_settings or {}) as check:
             received = check.entry_points_unchanged()
             check.no_new_pages(database_url)
