@@ -9,8 +9,11 @@ with the real `news` spider (subprocess) twice into one fresh SQLite database:
 cold (nothing known) and warm (nothing changed). The project's own crawl
 settings apply (robots.txt, AutoThrottle, 0.25 s between requests to a site);
 `--fast` turns the politeness delays off, which leaves the fixed cost of
-starting a crawl (interpreter, Scrapy, models) as most of the warm crawl.
-Prints both wall times, their ratio and the requests each crawl sent.
+starting a crawl (interpreter, Scrapy, models) as most of a warm crawl that runs.
+The warm crawl first asks the entry points (robots.txt, sitemap index, sitemaps,
+sections) conditionally in the calling process (newsmon.sources.site_check); all
+unchanged, no crawl process starts. Prints both wall times, their ratio and the
+requests each crawl sent.
 """
 from __future__ import annotations
 
@@ -83,6 +86,7 @@ def main() -> None:
     print(f"cold crawl: {cold_s:6.1f} s (first request after {cold_start:.1f} s), {cold_requests} requests, stored {cold.report.stored}, "
           f"rejected {dict(cold.report.rejected)}")
     print(f"warm crawl: {warm_s:6.1f} s (first request after {warm_start:.1f} s), {warm_requests} requests ({conditional} conditional), "
+          f"status {warm.status} ({'no crawl process: the entry points answered 304' if warm.status == 'not_modified' else 'crawled'}), "
           f"stored {warm.report.stored}, seen again unchanged {warm.report.duplicates + warm.report.unchanged}")
     print(f"warm / cold wall time: {warm_s / cold_s:.3f} (target <= {TARGET}); requests "
           f"{warm_requests / cold_requests:.3f}; after the start: {(warm_s - warm_start) / (cold_s - cold_start):.3f}")

@@ -5,6 +5,7 @@ NEWSMON_SOURCES (or `-a sources=FILE`), as everywhere in newsmon.
 """
 # Say who we are, as every newsmon request does: a news-monitoring crawler, not a browser.
 from newsmon import USER_AGENT  # noqa: F401  (a setting: Scrapy reads this module's names)
+import newsmon
 
 BOT_NAME = "newsmon"
 SPIDER_MODULES = ["spiders.spiders"]
@@ -21,7 +22,7 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 # AutoThrottle that counts 304 answers as latency samples (see spiders/extensions.py)
 EXTENSIONS = {"scrapy.extensions.throttle.AutoThrottle": None, "spiders.extensions.ConditionalAutoThrottle": 0}
-DOWNLOAD_DELAY = 0.25
+DOWNLOAD_DELAY = newsmon.CRAWL_DELAY_S    # the check before a crawl (site_check) waits as long
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 

@@ -8,7 +8,8 @@ how a crawl's tally becomes one fetch-log row.
 ``crawl_site`` runs ``scrapy crawl news`` in a subprocess: Scrapy's Twisted
 reactor cannot be restarted inside one process, and Airflow runs many tasks
 in one worker process. The subprocess writes its own fetch-log row and hands
-its outcome back in a result file (``crawl_process``).
+its outcome back in a result file (``crawl_process``). A site whose entry
+points all answer "not modified" starts no subprocess (``site_check``).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -263,11 +264,22 @@ def next_crawl_at(outcome: FetchOutcome, source: SourceConfig, state: Source) ->
 # --- running a crawl in a subprocess --------------------------------------------------
 
 def crawl_site(source: SourceConfig, *, sources_file: Path, database_url: str | None = None,
-               timeout: float = 1800, extra_settings: dict | None = None) -> FetchOutcome:
-    """Crawl one site source with the `news` spider; the outcome it recorded in the fetch log."""
+               timeout: float = 1800, extra_settings: dict | None = None,
+               check_first: bool = True) -> FetchOutcome:
+    """Crawl one site source with the `news` spider; the outcome recorded in the fetch log.
+
+    With check_first, a site whose entry points all answer "not modified" is
+    not crawled (site_check): its outcome is `not_modified`, recorded here.
+    """
+    from newsmon.sources import site_check   # it builds on this module's decisions
+
+    def unchanged(url: str) -> FetchOutcome | None:
+        return site_check.unchanged_site(source, database_url=url, crawl_settings=extra_settings)
+
     arguments = {"source": source.name, "sources": str(sources_file)}
     return run_spider("news", source, arguments, database_url=database_url, timeout=timeout,
-                      extra_settings=extra_settings, schedules_source=True)
+                      extra_settings=extra_settings, schedules_source=True,
+                      unchanged=unchanged if check_first else None)
 
 
 def fetch_articles(source: SourceConfig, urls: Iterable[str], *, sources_file: Path,
@@ -289,8 +301,12 @@ def fetch_articles(source: SourceConfig, urls: Iterable[str], *, sources_file: P
 
 def run_spider(spider: str, source: SourceConfig, arguments: dict[str, str], *,
                database_url: str | None, timeout: float, extra_settings: dict | None,
-               schedules_source: bool) -> FetchOutcome:
+               schedules_source: bool,
+               unchanged: Callable[[str], FetchOutcome | None] | None = None) -> FetchOutcome:
     """Run `scrapy crawl SPIDER` and return the outcome it reports in its result file.
+
+    `unchanged(database_url)`, asked under the source's lock, may return an
+    outcome instead: the crawl does not start, and that outcome is recorded.
 
     The crawl stops itself at `timeout` (CLOSESPIDER_TIMEOUT, so what it
     stored is kept and recorded); the process is killed only if it is still
@@ -304,6 +320,10 @@ def run_spider(spider: str, source: SourceConfig, arguments: dict[str, str], *,
     try:
         with crawl_process.source_lock(url, source.name) as lock, \
                 tempfile.TemporaryDirectory(prefix="newsmon-crawl-") as folder:
+            skipped = unchanged(url) if unchanged else None
+            if skipped is not None:
+                record_crawl(skipped, source, database_url=url, schedules_source=schedules_source)
+                return skipped
             result_file = Path(folder) / "result.json"
             settings = {"CLOSESPIDER_TIMEOUT": timeout, crawl_process.RESULT_FILE_SETTING: str(result_file),
                         **(extra_settings or {})}
