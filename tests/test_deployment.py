@@ -24,15 +24,19 @@ RESULTS: dict[str, dict] = {}   # executor -> what its runs stored, for the Cele
 
 def stored(url: str) -> dict:
     """Articles and alerts by URL path (each test serves the snapshot on its own port). A keyword
-    alert belongs to its article; which article first carries a new term depends on which
-    task stored first, so those alerts are compared by concept alone."""
+    alert is named by its story's articles (which copy of a story carries it depends on which
+    task stored first); which article first carries a new term too, so those go by concept."""
     with session_scope(url) as session:
-        urls = session.scalars(select(Article.canonical_url)).all()
-        alerts = session.execute(select(Alert.kind, Alert.concept, Article.canonical_url)
+        articles = session.execute(select(Article.id, Article.story_id, Article.canonical_url)).all()
+        paths = {article_id: urlsplit(u).path for article_id, _, u in articles}
+        stories: dict[int, list[str]] = {}
+        for article_id, story_id, _ in articles:
+            stories.setdefault(story_id or -article_id, []).append(paths[article_id])
+        alerts = session.execute(select(Alert.kind, Alert.concept, Article.id, Article.story_id)
                                  .join(Article, Alert.article_id == Article.id)).all()
-        result = {"articles": sorted(urlsplit(u).path for u in urls),
-                  "alerts": sorted((kind, concept, urlsplit(u).path if kind == "keyword" else "")
-                                   for kind, concept, u in alerts),
+        named = [(kind, concept, sorted(stories[story_id or -article_id]) if kind == "keyword" else [])
+                 for kind, concept, article_id, story_id in alerts]
+        result = {"articles": sorted(paths.values()), "alerts": sorted(named),
                   "alert_rows": session.scalar(select(func.count(Alert.id)))}
     make_engine(url).dispose()
     return result
@@ -90,4 +94,4 @@ def test_celery_executor_spreads_mapped_tasks_over_two_workers(tmp_path):
                  if ti["task_id"] == "poll_feeds"}
     assert hosts == {"worker1", "worker2"}
     if "LocalExecutor" in RESULTS:
-        assert result == RESULTS["LocalExecutor"]
+        assert result == RESULTS["LocalExecutor"], (result, RESULTS["LocalExecutor"])
