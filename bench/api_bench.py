@@ -2,6 +2,7 @@
 
 Usage:
     python bench/api_bench.py [--rows N] [--only sqlite|postgresql] [--repeats N] [--reuse] [--keep]
+                               [--sqlite-path FILE] [--pg-schema NAME]
 
 Builds bench/query_bench.py's synthetic corpus (its own SQLite file and
 PostgreSQL schema, so it never meets a query_bench run), starts `newsmon
@@ -118,10 +119,12 @@ def main() -> None:
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     parser.add_argument("--sqlite-path", type=Path, default=Path("/tmp/newsmon_api_bench.db"))
     parser.add_argument("--pg-url", default=corpus.DEFAULT_PG_URL)
+    parser.add_argument("--pg-schema", default=corpus.PG_SCHEMA, help="keeps concurrent runs apart")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
+    corpus.PG_SCHEMA = args.pg_schema
     targets = {"SQLite": f"sqlite:///{args.sqlite_path}", "PostgreSQL": corpus.pg_schema_url(args.pg_url)}
     lines = [f"| {args.rows:,} articles | case | cli search p50 / p95 | API search p50 / p95 |", "|---|---|---|---|"]
     try:

@@ -180,10 +180,10 @@ def test_listing_is_newest_first_dated_or_not(stored):
 
 def test_ranking_windows_cover_every_match_once(stored):
     url, ids = stored
-    from newsmon.interface.query import _ranked_windows, parse_query
+    from newsmon.interface.query import _ranked_windows, full_text_index, parse_query
 
     with session_scope(url) as session:
-        windows = list(_ranked_windows(session, parse_query("Ganja"), Filters(), window=2))
+        windows = list(_ranked_windows(session, full_text_index(session, parse_query("Ganja")), Filters(), window=2))
     # The two newest matches first (the talks, then the newer copy), then the older one.
     assert [[row.id for row in window] for window in windows] == [
         [ids["ganja-copy"], ids["talks"]], [ids["ganja"]]]
@@ -275,3 +275,24 @@ def test_views_downgrade_and_upgrade_cleanly(db_url):
             connection.execute(text("SELECT * FROM v_stories"))
     head = ScriptDirectory.from_config(config).get_current_head()
     assert upgrade(db_url) == current_revision(db_url) == head
+
+
+def test_pages_and_totals_agree_whatever_the_walk(stored, monkeypatch):
+    """The same rows and totals whether the newest matches are walked row by row or through
+    GIN bitmaps (PostgreSQL, DENSE_SPAN 0), and whether a source is tested per row or as a set."""
+    url, ids = stored
+    from newsmon.interface import query
+
+    searches = [("Ganja", Filters()), ("Ganja", Filters(source="outlet-am")), ("Ganja", Filters(language="en")),
+                ('"missile strike"', Filters()), ("NEAR(missile residential, 3)", Filters(source="outlet-int"))]
+
+    def pages():
+        with session_scope(url) as session:
+            return [(titles(page.rows), page.total_text) for page in
+                    (query.search_page(session, words, filters, limit=1) for words, filters in searches)]
+
+    default = pages()
+    assert [total for _, total in default] == ["2", "1", "2", "1", "1"]   # stories: the copy is one with its first
+    assert default[1][0] == ["Missile strike on Ganja"] and default[4][0] == ["Missile strike hits Ganja"]
+    monkeypatch.setattr(query, "DENSE_SPAN", 0)
+    assert pages() == default

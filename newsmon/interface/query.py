@@ -8,7 +8,7 @@ NEAR), compiled for the dialect and always passed as a bound parameter.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Iterable, Iterator, Sequence
 
@@ -64,10 +64,11 @@ def search(session: Session, query: str | None = None, filters: Filters = Filter
     return _search(session, parse_query(query) if query else None, filters, every_copy, limit)
 
 
-def _search(session: Session, terms: Node | None, filters: Filters, every_copy: bool, limit: int) -> list[dict]:
+def _search(session: Session, terms: Node | None, filters: Filters, every_copy: bool, limit: int,
+            index: "SqliteFullText | PostgresFullText | None" = None) -> list[dict]:
     _plan_each_query(session)
     if terms:
-        pages = _ranked_windows(session, terms, filters)
+        pages = _ranked_windows(session, index or full_text_index(session, terms), filters)
     else:
         pages = _newest_pages(session, filters, page_size=max(limit * 2, 50))
     return _first_rows(pages, limit, every_copy)
@@ -102,17 +103,25 @@ def search_page(session: Session, query: str | None = None, filters: Filters = F
                 every_copy: bool = False, limit: int = 20, offset: int = 0) -> Page:
     """One page of `search` (rows offset..offset+limit) with the number of rows there are."""
     terms = parse_query(query) if query else None
-    found = _search(session, terms, filters, every_copy, offset + limit)
+    index = full_text_index(session, terms) if terms else None   # one per search: SQLite's counts its first walk
+    found = _search(session, terms, filters, every_copy, offset + limit, index)
     if len(found) < offset + limit:  # the search ran out of matches: it has seen them all, nothing to count
         return Page(found[offset:], offset, len(found))
-    total, capped = count_matches(session, terms, filters, every_copy)
+    total, capped = count_matches(session, terms, filters, every_copy, index)
     return Page(found[offset:], offset, max(total, len(found)), capped)
 
 
-def count_matches(session: Session, terms: Node | None, filters: Filters, every_copy: bool) -> tuple[int, bool]:
+def count_matches(session: Session, terms: Node | None, filters: Filters, every_copy: bool,
+                  index: "SqliteFullText | PostgresFullText | None" = None) -> tuple[int, bool]:
     """(matching stories, or articles with every_copy; True when that is a lower bound:
     more than COUNT_CAP articles matched, or only the newest were counted)."""
     cap = COUNT_CAP
+    if terms and isinstance(index, SqliteFullText):
+        return _counted(index.newest_with_stories(session, filters), every_copy)
+    if terms and isinstance(index, PostgresFullText) and not uses_positions(terms):
+        newest = index.dense_newest(session, filters)
+        if newest is not None:
+            return _counted(newest, every_copy)
     statement = filtered(select(Article.id, Article.story_id), filters)
     partial = False
     if terms:
@@ -120,13 +129,25 @@ def count_matches(session: Session, terms: Node | None, filters: Filters, every_
         if uses_positions(terms) and session.get_bind().dialect.name == "postgresql":
             statement, partial = _newest_span(session, statement)
     found = statement.limit(cap + 1).subquery()
-    with _bitmap_scans(session, bool(terms)):
+    with _bitmap_scans(session, bool(terms), only=partial):
         articles, stories = session.execute(select(
             func.count(), func.count(func.distinct(func.coalesce(found.c.story_id, -found.c.id))))).one()
     return (articles if every_copy else stories), articles > cap or partial
 
 
+def _narrow(filters: Filters) -> bool:
+    """Whether a filter passes only a few rows of a span (one source, one story)."""
+    return filters.source is not None or filters.story is not None
+
+
+def _counted(rows: Sequence[Row], every_copy: bool) -> tuple[int, bool]:
+    """count_matches over the first COUNT_CAP + 1 matching (id, story_id) rows."""
+    stories = {row.story_id if row.story_id is not None else -row.id for row in rows}
+    return (len(rows) if every_copy else len(stories)), len(rows) > COUNT_CAP
+
+
 COUNT_SPAN = 5_000
+DENSE_SPAN = 10_000  # PostgreSQL counts a word by testing at most this many newest rows (~10 µs each)
 
 
 def _newest_span(session: Session, statement: Select) -> tuple[Select, bool]:
@@ -137,19 +158,22 @@ def _newest_span(session: Session, statement: Select) -> tuple[Select, bool]:
 
 
 @contextmanager
-def _bitmap_scans(session: Session, searching: bool) -> Iterator[None]:
+def _bitmap_scans(session: Session, searching: bool, only: bool = False) -> Iterator[None]:
     """PostgreSQL: find the first matches through the GIN index, not by testing rows in table order.
 
     For a common word the planner scans the table and reads (detoasts) each
     row's tsvector until the LIMIT: 82 ms at 100,000 articles, where a bitmap
     of the index yields the same 1,001 ids in 11-18 ms (bench/api_bench.py).
+    `only`: no index scan either, so an id range is a bitmap ANDed with the
+    GIN one and only the candidates in it are read, not every row of the range.
     """
     postgres = searching and session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        session.execute(text("SET LOCAL enable_seqscan = off"))
+    settings = ("enable_seqscan", "enable_indexscan") if only else ("enable_seqscan",)
+    for setting in settings if postgres else ():
+        session.execute(text(f"SET LOCAL {setting} = off"))
     yield
-    if postgres:  # after an error the transaction is rolled back, and the setting with it
-        session.execute(text("SET LOCAL enable_seqscan = on"))
+    for setting in settings if postgres else ():  # after an error the transaction is rolled back, and these too
+        session.execute(text(f"SET LOCAL {setting} = on"))
 
 
 def _plan_each_query(session: Session) -> None:
@@ -161,6 +185,9 @@ def _plan_each_query(session: Session) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        # A bitmap of a filter's rows (a language: 400,000 at a million articles) past work_mem
+        # turns lossy, and every row on its pages is then tested against the query (0.6 s, not 0.16).
+        session.execute(text("SET LOCAL work_mem = '32MB'"))
 
 
 def recency():
@@ -223,9 +250,8 @@ RANK_WINDOW = 200
 TITLE_WEIGHT = 2.5
 
 
-def _ranked_windows(session: Session, terms: Node, filters: Filters,
+def _ranked_windows(session: Session, index: "SqliteFullText | PostgresFullText", filters: Filters,
                     window: int = RANK_WINDOW) -> Iterator[Sequence[Row]]:
-    index = full_text_index(session, terms)
     below = None
     while True:
         ids = index.newest_matches(session, filters, below, window)
@@ -239,7 +265,7 @@ def _ranked_windows(session: Session, terms: Node, filters: Filters,
 
 def full_text_index(session: Session, terms: Node) -> "SqliteFullText | PostgresFullText":
     if session.get_bind().dialect.name == "postgresql":
-        return PostgresFullText(tsquery_expression(terms))
+        return PostgresFullText(tsquery_expression(terms), uses_positions(terms))
     return SqliteFullText(fts5_expression(terms))
 
 
@@ -247,38 +273,72 @@ def _best_first(statement: Select, score) -> Select:
     return statement.order_by(score.desc(), recency().desc(), Article.id.desc())
 
 
-@dataclass(frozen=True)
+@dataclass
 class SqliteFullText:
-    """The FTS5 table articles_fts (rowid = article id); the expression is a bound parameter."""
+    """The FTS5 table articles_fts (rowid = article id); the expression is a bound parameter.
+
+    Every FTS5 statement with a prefix term (a place's spellings are stems:
+    "karabakh"*) first merges the whole doclist of each word it covers: 50 ms
+    and more per statement at a million articles. So the first walk reads the
+    COUNT_CAP + 1 newest matches with their story ids once, and the first
+    windows and the total are taken from it (bench/api_bench.py).
+    """
 
     expression: str
     fts = FTS_TABLE
+    _newest: tuple[Filters, list[Row]] | None = field(default=None, init=False, repr=False)
 
     def matching(self, statement: Select) -> Select:
         return fts5_matching(statement, self.expression)
 
     def newest_matches(self, session: Session, filters: Filters, below: int | None, count: int) -> list[int]:
         """Ids of the `count` newest matches passing the filters: FTS5 reads its index by rowid, newest first."""
-        statement = filtered(self.matching(select(Article.id)), filters)
+        newest = self.newest_with_stories(session, filters)
+        ids = [row.id for row in newest if below is None or row.id < below][:count]
+        if len(ids) == count or len(newest) <= COUNT_CAP:  # enough, or that walk saw every match
+            return ids
+        statement = self._filtered(select(Article.id), filters)
         if below is not None:
             statement = statement.where(self.fts.c.rowid < below)
         return list(session.scalars(statement.order_by(self.fts.c.rowid.desc()).limit(count)))
 
+    def newest_with_stories(self, session: Session, filters: Filters) -> list[Row]:
+        """(id, story_id) of the COUNT_CAP + 1 newest matches passing the filters, read once."""
+        if self._newest is None or self._newest[0] != filters:
+            statement = self._filtered(select(Article.id, Article.story_id), filters)
+            rows = session.execute(statement.order_by(self.fts.c.rowid.desc()).limit(COUNT_CAP + 1)).all()
+            self._newest = (filters, rows)
+        return self._newest[1]
+
+    def _filtered(self, statement: Select, filters: Filters) -> Select:
+        """The matches passing the filters. A source is tested against the set of its article ids
+        (from the source index) rather than by reading each match's row: a small outlet's
+        matches are a few among a common word's hundreds of thousands (seconds at a million)."""
+        if filters.source is None:
+            return filtered(self.matching(statement), filters)
+        outlet = select(Article.id).where(Article.source == filters.source).scalar_subquery()
+        # "+rowid": FTS5 would look each id up (merging prefix doclists again per id) instead of walking.
+        return filtered(self.matching(statement), replace(filters, source=None)).where(
+            literal_column("+articles_fts.rowid").in_(outlet))
+
     def ranked(self, ids: list[int], filters: Filters) -> Select:
+        """The window's rows, best first; `ids` are the filtered matches in their rowid range."""
         # bm25() only exists on rows of the MATCH scan: select the window as a rowid range of that scan.
-        statement = filtered(self.matching(select(*_listing_columns())), filters).where(
-            self.fts.c.rowid.between(min(ids), max(ids)))
+        statement = self.matching(select(*_listing_columns())).where(
+            self.fts.c.rowid.between(min(ids), max(ids)), literal_column("+articles_fts.rowid").in_(ids))
         # bm25 is lower for better matches; the title weighs 2.5 times the text, as PostgreSQL's
         # ts_rank weighs the title's 'A' lexemes (1.0) against the text's 'B' ones (0.4).
         return _best_first(statement, -func.bm25(literal_column("articles_fts"), TITLE_WEIGHT, 1.0))
 
 
-@dataclass(frozen=True)
+@dataclass
 class PostgresFullText:
     """The generated tsvector column articles.search_vector with its GIN index."""
 
     expression: str
+    positional: bool = False  # phrases or NEAR: each GIN candidate's tsvector is read to compare positions
     vector = SEARCH_VECTOR
+    _first_walk: tuple[Filters, int, int] | None = field(default=None, init=False, repr=False)  # ids found, spanned
 
     def tsquery(self):
         return to_tsquery(self.expression)
@@ -299,16 +359,47 @@ class PostgresFullText:
         key backwards through a wide span testing every row, which it picks for
         words it misjudges as common (seconds on a rare word at a million articles).
         """
-        top = below if below is not None else (session.scalar(select(func.max(Article.id))) or 0) + 1
-        span = count * 5
+        rows, spanned = self._walk(session, filters, below, count, (Article.id,), count * 5)
+        if below is None:
+            self._first_walk = (filters, len(rows), spanned)
+        return [row.id for row in rows]
+
+    def _walk(self, session: Session, filters: Filters, below: int | None, count: int, columns: tuple,
+              span: int) -> tuple[list[Row], int]:
+        """The `count` newest matches below `below` (all ids if None), and how many ids were spanned."""
+        start = below if below is not None else (session.scalar(select(func.max(Article.id))) or 0) + 1
+        rows, top = [], start
         while True:
-            statement = self.matching(filtered(select(Article.id), filters).where(Article.id < top))
+            statement = self.matching(filtered(select(*columns), filters).where(Article.id < top))
             if span < top:
                 statement = statement.where(Article.id >= top - span)
-            ids = list(session.scalars(statement.order_by((Article.id + 0).desc()).limit(count)))
-            if len(ids) == count or span >= top:
-                return ids
-            span = top if not ids else max(span * 2, span * count * 3 // (2 * len(ids)))
+            # A wide span: test only the GIN index's candidates in it, not every row of the range (one
+            # source's or story's rows are few and cheaper to test first: the planner's choice then).
+            with _bitmap_scans(session, span > DENSE_SPAN and (self.positional or not _narrow(filters)),
+                               only=True):
+                rows += session.execute(statement.order_by((Article.id + 0).desc()).limit(count - len(rows))).all()
+            if len(rows) == count:
+                return rows, start - rows[-1].id + 1
+            if span >= top:
+                return rows, start - 1
+            # Spans do not overlap: each goes on below the last, sized from the density seen so far.
+            top -= span
+            seen = start - top
+            span = top if not rows else max(seen, (count - len(rows)) * seen * 5 // (4 * len(rows)))
+            if span > DENSE_SPAN and not self.positional and not _narrow(filters):
+                span = top  # one GIN bitmap for the rest: a word's matches need no tsvector read
+
+    def dense_newest(self, session: Session, filters: Filters) -> list[Row] | None:
+        """(id, story_id) of the COUNT_CAP + 1 newest matches when the first walk found them dense
+        enough to read from the newest ids (a word in most articles: a GIN bitmap of all its
+        matches took 0.35-0.75 s at a million articles); None when they are not."""
+        if self._first_walk is None or self._first_walk[0] != filters or not self._first_walk[1]:
+            return None
+        _, found, spanned = self._first_walk
+        span = (COUNT_CAP + 1) * spanned * 5 // (4 * found)
+        if span > DENSE_SPAN:
+            return None
+        return self._walk(session, filters, None, COUNT_CAP + 1, (Article.id, Article.story_id), span)[0]
 
     def ranked(self, ids: list[int], filters: Filters) -> Select:
         """The window's rows, best first; `ids` already pass the filters."""
