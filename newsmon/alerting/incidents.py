@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 from models import Alert, Article
 from models.engine import session_scope
 from models.incidents import Incident, IncidentReport
-from newsmon.analysis.escalation import Lexicon, Place
+from newsmon.analysis.escalation import ConceptMatch, Lexicon, Place
 from newsmon.analysis.incident_facts import SIDES, TYPES, ReportFacts, distance_km, read_report
 from newsmon.core.records import utcnow
 from models.dialect import insert, lock_for_ingest
@@ -74,10 +74,13 @@ class Outlet:
         return self.side is not None and self.side not in SIDES
 
 
-def record_incidents(session: Session, articles: list, lexicon: Lexicon, now: datetime) -> list[int]:
+def record_incidents(session: Session, articles: list, lexicon: Lexicon, now: datetime,
+                     matches: dict[int, list[ConceptMatch]] | None = None) -> list[int]:
     """File each article's report under its incident (or open one); the ids of the incident alerts raised.
 
     `articles` are rows with id, title, text, language, source, published_at, fetched_at, story_id.
+    `matches`: article id -> its lexicon.escalation matches, when the caller has them (the lexicon
+    is most of the cost of reading a report; the alert evaluation has already run it).
     Incidents are recomputed once at the end, from all their reports.
     """
     outlets = outlet_profiles(session, {a.source for a in articles})
@@ -87,7 +90,8 @@ def record_incidents(session: Session, articles: list, lexicon: Lexicon, now: da
     for article in articles:
         if article.id in filed:
             continue
-        facts = read_report(lexicon, article.title, article.text, article.language, _reported_at(article).date())
+        facts = read_report(lexicon, article.title, article.text, article.language, _reported_at(article).date(),
+                            (matches or {}).get(article.id))
         if facts is None:
             continue
         incident_id, alert_id = _file(session, article, facts, outlets.get(article.source, Outlet(None, None, None)),

@@ -199,16 +199,19 @@ def _evaluate(session: Session, now: datetime, lexicon: Lexicon, rules: AlertRul
     new, revised = _articles_to_evaluate(session, mark, limit)
     raised: list[int | None] = []
     keyword_keys: set[str] = set()
+    matches: dict[int, list[ConceptMatch]] = {}     # read once, for the keyword alerts and the incidents
     # in publication order, so a term's first appearance is the earliest report, whatever came in first
     for article in sorted(new + revised, key=_seen_at):
-        for match in lexicon.escalation(article.title, article.text, article.language, _seen_at(article).date()):
+        matches[article.id] = lexicon.escalation(article.title, article.text, article.language,
+                                                 _seen_at(article).date())
+        for match in matches[article.id]:
             key, alert_id = _raise_keyword(session, article, match, now)
             keyword_keys.add(key)
             raised += [alert_id, _raise_new_term(session, article, match, now, mark, rules)]
     for key in sorted(keyword_keys):
         _confirm(session, key, lexicon)
     raised.append(_raise_spike(session, now, lexicon, rules))
-    raised += record_incidents(session, new + revised, lexicon, now)
+    raised += record_incidents(session, new + revised, lexicon, now, matches)
     _save_watermark(session, mark, new, revised, now)
     more = limit is not None and max(len(new), len(revised)) >= limit
     return _Batch(_alerts_by_id(session, [i for i in raised if i is not None]), len(new) + len(revised), more)

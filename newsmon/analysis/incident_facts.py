@@ -88,10 +88,14 @@ class ReportFacts:
 
 
 def read_report(lexicon: Lexicon, title: str, text: str, language: str | None,
-                published: date) -> ReportFacts | None:
-    """The incident facts of one article, or None when it reports (or denies) no act of violence."""
+                published: date, matches: list[ConceptMatch] | None = None) -> ReportFacts | None:
+    """The incident facts of one article, or None when it reports (or denies) no act of violence.
+
+    `matches`: lexicon.escalation of the same arguments, when the caller already has them.
+    """
     body = f"{title or ''}\n{text or ''}"
-    matches = lexicon.escalation(title, text, language, published)
+    if matches is None:
+        matches = lexicon.escalation(title, text, language, published)
     denial = False
     if not _violent(matches) and may_deny(body) and DENIAL.search(body):
         masked = DENIAL.sub(lambda m: " " * len(m.group()), body)
