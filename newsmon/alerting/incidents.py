@@ -43,7 +43,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from models import Alert, Article
@@ -85,6 +85,7 @@ def record_incidents(session: Session, articles: list, lexicon: Lexicon, now: da
     """
     outlets = outlet_profiles(session, {a.source for a in articles})
     filed = _already_filed(session, [a.id for a in articles])
+    stories = _stories_in_incidents(session, {a.story_id for a in articles} - {None})
     raised: list[int] = []
     touched: set[int] = set()
     for article in articles:
@@ -95,12 +96,11 @@ def record_incidents(session: Session, articles: list, lexicon: Lexicon, now: da
         if facts is None:
             continue
         incident_id, alert_id = _file(session, article, facts, outlets.get(article.source, Outlet(None, None, None)),
-                                      now)
+                                      now, stories)
         touched |= {incident_id} - {None}
         if alert_id is not None:
             raised.append(alert_id)
-    for incident_id in sorted(touched):
-        refresh(session, incident_id, now)
+    refresh_all(session, touched, now)
     return raised
 
 
@@ -122,15 +122,29 @@ def _already_filed(session: Session, article_ids: list[int]) -> set[int]:
     return found
 
 
+def _stories_in_incidents(session: Session, story_ids: set[int]) -> set[int]:
+    """The stories with a report filed under an incident: only their copies need the same-story lookup."""
+    ids, found = sorted(story_ids), set()
+    for start in range(0, len(ids), 500):
+        found |= set(session.scalars(
+            select(Article.story_id).distinct().join(IncidentReport, IncidentReport.article_id == Article.id)
+            .where(Article.story_id.in_(ids[start:start + 500]), IncidentReport.incident_id.is_not(None),
+                   IncidentReport.role == "report")))
+    return found
+
+
 # ---------------------------------------------------------------- filing one report
 
-def _file(session: Session, article, facts: ReportFacts, outlet: Outlet, now: datetime) -> tuple[int | None, int | None]:
+def _file(session: Session, article, facts: ReportFacts, outlet: Outlet, now: datetime,
+          stories: set[int]) -> tuple[int | None, int | None]:
+    """`stories`: those with a report in an incident (_stories_in_incidents), kept up to date here."""
     if facts.denial:
         match = _best_candidate(session, facts, answering=outlet.side)
         incident_id, reason = match if match else (None, "denial waiting for the incident it answers")
         _insert_report(session, article, facts, outlet, incident_id, "denial", reason)
         return incident_id, None
-    match = _story_incident(session, article, facts) or _best_candidate(session, facts)
+    match = _story_incident(session, article, facts, stories) or _best_candidate(session, facts)
+    stories.add(article.story_id)
     if match:
         _insert_report(session, article, facts, outlet, match[0], "report", match[1])
         return match[0], None
@@ -140,10 +154,10 @@ def _file(session: Session, article, facts: ReportFacts, outlet: Outlet, now: da
     return incident_id, _raise_alert(session, incident_id, article, facts, now)
 
 
-def _story_incident(session: Session, article, facts: ReportFacts) -> tuple[int, str] | None:
+def _story_incident(session: Session, article, facts: ReportFacts, stories: set[int]) -> tuple[int, str] | None:
     """The incident of another copy of the article's story, when the facts agree (same-template
     bulletins of other days can share a story)."""
-    if article.story_id is None:
+    if article.story_id not in stories:
         return None
     row = session.execute(
         select(IncidentReport.incident_id, IncidentReport.article_id).join(Article, Article.id == IncidentReport.article_id)
@@ -273,12 +287,35 @@ def _attach_waiting_denials(session: Session, incident_id: int) -> int:
 
 def refresh(session: Session, incident_id: int, now: datetime) -> None:
     """Recompute an incident from its reports: day, place, status, casualties, severity; raise its alert's severity."""
-    incident = session.get(Incident, incident_id)
-    reports = list(session.scalars(select(IncidentReport).where(IncidentReport.incident_id == incident_id)
-                                   .order_by(IncidentReport.reported_at, IncidentReport.id)))
+    refresh_all(session, [incident_id], now)
+
+
+def refresh_all(session: Session, incident_ids, now: datetime) -> None:
+    """refresh() of several incidents: their rows and reports read in one query each, their alerts
+    raised in one statement (an evaluation batch touches hundreds)."""
+    ids = sorted(set(incident_ids))
+    incidents, reports = _incidents_with_reports(session, ids)
+    recomputed = [incident for incident in incidents if _recompute(incident, reports.get(incident.id, []), now)]
+    session.flush()
+    _raise_alert_severities(session, recomputed)
+
+
+def _incidents_with_reports(session: Session, ids: list[int]) -> tuple[list[Incident], dict[int, list]]:
+    incidents, reports = [], {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        incidents += session.scalars(select(Incident).where(Incident.id.in_(chunk)).order_by(Incident.id))
+        for report in session.scalars(select(IncidentReport).where(IncidentReport.incident_id.in_(chunk))
+                                      .order_by(IncidentReport.reported_at, IncidentReport.id)):
+            reports.setdefault(report.incident_id, []).append(report)
+    return incidents, reports
+
+
+def _recompute(incident: Incident, reports: list[IncidentReport], now: datetime) -> bool:
+    """Set the incident's fields from its reports (oldest first); False when it has no claim left."""
     claims = [r for r in reports if r.role == "report"]
     if not claims:
-        return
+        return False
     incident.event_date, incident.date_precision = _event_day(claims)
     _set_place(incident, claims)
     incident.first_reported_at = min(r.reported_at for r in reports)
@@ -291,8 +328,7 @@ def refresh(session: Session, incident_id: int, now: datetime) -> None:
     incident.severity = min(MAX_SEVERITY, max(r.severity for r in claims) + (killed > 0)
                             + (incident.status == "corroborated"))
     incident.updated_at = now
-    session.flush()
-    _raise_alert_severity(session, incident)
+    return True
 
 
 def _event_day(claims: list[IncidentReport]) -> tuple[date, str]:
@@ -349,11 +385,18 @@ def _raise_alert(session: Session, incident_id: int, article, facts: ReportFacts
     ).on_conflict_do_nothing().returning(Alert.__table__.c.id))
 
 
-def _raise_alert_severity(session: Session, incident: Incident) -> None:
-    note = f" ({incident.status})" if incident.status == "corroborated" else ""
-    session.execute(update(Alert).where(Alert.dedup_key == _alert_key(incident.key),
-                                        Alert.severity < incident.severity)
-                    .values(severity=incident.severity, message=Alert.message + note))
+_ALERTS = Alert.__table__
+_RAISE_SEVERITY = (update(_ALERTS).where(_ALERTS.c.dedup_key == bindparam("b_key"),
+                                         _ALERTS.c.severity < bindparam("b_severity"))
+                   .values(severity=bindparam("b_severity"), message=_ALERTS.c.message + bindparam("b_note")))
+
+
+def _raise_alert_severities(session: Session, incidents: list[Incident]) -> None:
+    """Each incident's alert up to the incident's severity, noting a corroboration (one executemany)."""
+    if incidents:
+        session.execute(_RAISE_SEVERITY, [
+            {"b_key": _alert_key(i.key), "b_severity": i.severity,
+             "b_note": f" ({i.status})" if i.status == "corroborated" else ""} for i in incidents])
 
 
 # ---------------------------------------------------------------- maintenance
