@@ -43,7 +43,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Insert, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from models import Alert, Article
@@ -169,14 +169,24 @@ def _story_incident(session: Session, article, facts: ReportFacts, stories: set[
     return row.incident_id, f"copy of article {row.article_id} (same story)"
 
 
+# The statements run per report are built once: building one cost about as much as running it.
+_CANDIDATES = select(Incident).where(
+    Incident.type == bindparam("type"), Incident.event_date.between(bindparam("first_day"), bindparam("last_day")),
+    Incident.latitude.between(bindparam("south"), bindparam("north")),
+    Incident.longitude.between(bindparam("west"), bindparam("east")))
+_KNOWN_FACTS = select(IncidentReport.incident_id, IncidentReport.killed, IncidentReport.wounded,
+                      IncidentReport.weapons, IncidentReport.side).where(
+    IncidentReport.incident_id.in_(bindparam("ids", expanding=True)), IncidentReport.role == "report")
+_REPORT_INSERTS: dict[str, Insert] = {}    # dialect name -> INSERT ... ON CONFLICT DO NOTHING
+
+
 def _best_candidate(session: Session, facts: ReportFacts, answering: str | None = None) -> tuple[int, str] | None:
     """The incident this report is about, with the reason, or None (see the module doc)."""
     day, place = facts.event_date, facts.place
     # a box around the place (LINK_RADIUS_KM is under a tenth of a degree here) keeps the rows read few
-    incidents = list(session.scalars(select(Incident).where(
-        Incident.type == facts.type.name, Incident.event_date.between(day - timedelta(days=2), day + timedelta(days=2)),
-        Incident.latitude.between(place.lat - 0.1, place.lat + 0.1),
-        Incident.longitude.between(place.lon - 0.15, place.lon + 0.15))))
+    incidents = list(session.scalars(_CANDIDATES, {
+        "type": facts.type.name, "first_day": day - timedelta(days=2), "last_day": day + timedelta(days=2),
+        "south": place.lat - 0.1, "north": place.lat + 0.1, "west": place.lon - 0.15, "east": place.lon + 0.15}))
     known = _known_facts(session, [incident.id for incident in incidents])
     scored = []
     for incident in incidents:
@@ -225,10 +235,7 @@ def _agreement(incident: Incident, known: dict[str, set], facts: ReportFacts,
 def _known_facts(session: Session, incident_ids: list[int]) -> dict[int, dict[str, set]]:
     """Per incident: the casualty figures, weapons and sides its reports give (one query for all)."""
     known = {i: {"killed": set(), "wounded": set(), "weapons": set(), "sides": set()} for i in incident_ids}
-    rows = session.execute(select(IncidentReport.incident_id, IncidentReport.killed, IncidentReport.wounded,
-                                  IncidentReport.weapons, IncidentReport.side)
-                           .where(IncidentReport.incident_id.in_(incident_ids), IncidentReport.role == "report")
-                           ) if incident_ids else []
+    rows = session.execute(_KNOWN_FACTS, {"ids": incident_ids}) if incident_ids else []
     for row in rows:
         facts = known[row.incident_id]
         facts["killed"] |= {row.killed} - {None}
@@ -255,15 +262,17 @@ def _open_incident(session: Session, article, facts: ReportFacts, now: datetime)
 def _insert_report(session: Session, article, facts: ReportFacts, outlet: Outlet, incident_id: int | None,
                    role: str, reason: str) -> None:
     place = facts.place
-    session.execute(insert(session, IncidentReport.__table__).values(
+    dialect = session.get_bind().dialect.name
+    if dialect not in _REPORT_INSERTS:
+        _REPORT_INSERTS[dialect] = insert(session, IncidentReport.__table__).on_conflict_do_nothing()
+    session.execute(_REPORT_INSERTS[dialect], dict(
         incident_id=incident_id, article_id=article.id, role=role, source=article.source, outlet=outlet.outlet,
         side=outlet.side, outlet_type=outlet.outlet_type, language=article.language, type=facts.type.name,
         concepts=list(facts.concepts), severity=facts.severity, event_date=facts.event_date,
         date_precision=facts.date_precision, place_id=place.name, place_country=place.country, latitude=place.lat,
         longitude=place.lon, place_precision=facts.place_precision, killed=facts.killed, wounded=facts.wounded,
         weapons=list(facts.weapons), actor=facts.actor, evidence=facts.evidence, link_reason=reason,
-        reported_at=_reported_at(article),
-    ).on_conflict_do_nothing())
+        reported_at=_reported_at(article)))
 
 
 def _attach_waiting_denials(session: Session, incident_id: int) -> int:
