@@ -356,11 +356,17 @@ def _spike_fields(recent: list, count: int, threshold: float, windows: list[int]
 
 # ---------------------------------------------------------------- helpers
 
+_ALERT_INSERTS: dict[str, Any] = {}    # dialect name -> INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once
+
+
 def _insert_alert(session: Session, **values) -> int | None:
     """The new alert's id, or None when its dedup_key was raised before."""
     values.setdefault("historical", is_backfilled(session, values.get("article_id")))   # never delivered
-    statement = insert(session, Alert).values(**values).on_conflict_do_nothing().returning(Alert.id)
-    return session.scalar(statement)
+    dialect = session.get_bind().dialect.name
+    if dialect not in _ALERT_INSERTS:
+        table = Alert.__table__
+        _ALERT_INSERTS[dialect] = insert(session, table).on_conflict_do_nothing().returning(table.c.id)
+    return session.scalar(_ALERT_INSERTS[dialect], values)
 
 
 def _place_fields(match: ConceptMatch) -> dict[str, Any]:
