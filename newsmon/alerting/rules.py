@@ -50,7 +50,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from models import Alert, AlertDelivery, Article, PipelineState, Story
@@ -287,14 +287,24 @@ def _raise_new_term(session: Session, article, match: ConceptMatch, now: datetim
                          **_place_fields(match))
 
 
+# The statements run per keyword alert are built once: building one cost about as much as running it.
+_KEYWORD_ALERT = select(Alert).where(Alert.dedup_key == bindparam("key"))
+_OUTLETS = distinct_outlets(Article.story_id.in_(bindparam("stories", expanding=True)))
+_STORY_BEGAN = select(Story.first_seen_at).where(Story.id == bindparam("story_id"))
+_SAME_DAY_STORIES = (select(Alert.story_id).join(Story, Story.id == Alert.story_id)
+                     .where(Alert.kind == AlertKind.KEYWORD, Alert.concept == bindparam("concept"),
+                            Alert.location == bindparam("location"), Story.first_seen_at >= bindparam("day"),
+                            Story.first_seen_at < bindparam("next_day")))
+
+
 def _confirm(session: Session, keyword_key: str, lexicon: Lexicon) -> None:
     """Raise a keyword alert's severity by one once several outlets report it (see the module doc)."""
-    alert = session.scalar(select(Alert).where(Alert.dedup_key == keyword_key))
+    alert = session.scalar(_KEYWORD_ALERT, {"key": keyword_key})
     severity = min(MAX_SEVERITY, lexicon.concepts[alert.concept]["severity"] + 1)
     if alert.severity >= severity or alert.story_id is None:
         return
     stories = _corroborating_stories(session, alert)
-    outlets = session.scalar(distinct_outlets(Article.story_id.in_(stories)))
+    outlets = session.scalar(_OUTLETS, {"stories": stories})
     if outlets < CONFIRMING_OUTLETS:
         return
     session.execute(
@@ -307,12 +317,10 @@ def _corroborating_stories(session: Session, alert: Alert) -> list[int]:
     """The alert's story, plus the stories alerting the same concept at the same place that day."""
     if alert.location is None:
         return [alert.story_id]
-    began = session.scalar(select(Story.first_seen_at).where(Story.id == alert.story_id))
+    began = session.scalar(_STORY_BEGAN, {"story_id": alert.story_id})
     day = datetime.combine(began.astimezone(timezone.utc).date(), datetime.min.time(), timezone.utc)
-    same_day = session.scalars(
-        select(Alert.story_id).join(Story, Story.id == Alert.story_id)
-        .where(Alert.kind == AlertKind.KEYWORD, Alert.concept == alert.concept, Alert.location == alert.location,
-               Story.first_seen_at >= day, Story.first_seen_at < day + timedelta(days=1)))
+    same_day = session.scalars(_SAME_DAY_STORIES, {"concept": alert.concept, "location": alert.location, "day": day,
+                                                   "next_day": day + timedelta(days=1)})
     return sorted({alert.story_id, *same_day})
 
 

@@ -97,9 +97,10 @@ def read_report(lexicon: Lexicon, title: str, text: str, language: str | None,
     if matches is None:
         matches = lexicon.escalation(title, text, language, published)
     denial = False
-    if not _violent(matches) and may_deny(body) and DENIAL.search(body):
-        masked = DENIAL.sub(lambda m: " " * len(m.group()), body)
-        matches, denial = lexicon.escalation("", masked, language, published), True
+    if not _violent(matches) and may_deny(body):
+        masked, cues = DENIAL.subn(lambda m: " " * len(m.group()), body)
+        if cues:
+            matches, denial = lexicon.escalation("", masked, language, published), True
     primary = _violent(matches)
     if primary is None:
         return None
