@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from newsmon.alerting.rules import default_lexicon
-from newsmon.analysis.incident_facts import attacking_side, casualties, event_day, read_report
+from newsmon.analysis.incident_facts import attacking_side, casualties, event_day, may_deny, read_report
 
 PUBLISHED = date(2026, 12, 4)
 
@@ -71,3 +71,26 @@ def test_reports_denials_types_and_what_is_not_an_incident():
     assert read("Mobilization", "Armenia declared a general mobilization.", "en") is None       # not an act of violence
     assert read("Talks", "The foreign ministers met in Brussels for peace talks.", "en") is None
     assert read("Shelling", "Heavy shelling was reported overnight.", "en") is None             # no place
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("The ministry denied the reports.", True),
+    ("Минобороны ОПРОВЕРГЛО сообщения", True),                 # lowered first
+    ("Müdafiə Nazirliyi xəbərləri təkzib edib.", True),
+    ("(Fake) news", True),                                      # a word after punctuation
+    ("The president saw evidence of damage.", False),           # "den" inside words is no cue
+    ("Shelling hit Goris overnight.", False),
+])
+def test_may_deny_looks_at_word_starts(text, expected):
+    assert may_deny(text) is expected
+
+
+def test_read_report_with_the_matches_handed_over_reads_the_same():
+    lexicon = default_lexicon()
+    for title, text, language in [
+            ("Drone strike hits Goris", "A drone strike hit a position near Goris on 3 December.", "en"),
+            ("Минобороны опровергло", "Военное ведомство опровергло сообщения об обстреле Тертер 3 декабря.", "ru"),
+            ("Talks", "The foreign ministers met in Brussels for peace talks.", "en")]:
+        matches = lexicon.escalation(title, text, language, PUBLISHED)
+        assert read_report(lexicon, title, text, language, PUBLISHED, matches) == \
+            read_report(lexicon, title, text, language, PUBLISHED)

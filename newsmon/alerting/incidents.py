@@ -43,13 +43,13 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Insert, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from models import Alert, Article
 from models.engine import session_scope
 from models.incidents import Incident, IncidentReport
-from newsmon.analysis.escalation import Lexicon, Place
+from newsmon.analysis.escalation import ConceptMatch, Lexicon, Place
 from newsmon.analysis.incident_facts import SIDES, TYPES, ReportFacts, distance_km, read_report
 from newsmon.core.records import utcnow
 from models.dialect import insert, lock_for_ingest
@@ -74,29 +74,33 @@ class Outlet:
         return self.side is not None and self.side not in SIDES
 
 
-def record_incidents(session: Session, articles: list, lexicon: Lexicon, now: datetime) -> list[int]:
+def record_incidents(session: Session, articles: list, lexicon: Lexicon, now: datetime,
+                     matches: dict[int, list[ConceptMatch]] | None = None) -> list[int]:
     """File each article's report under its incident (or open one); the ids of the incident alerts raised.
 
     `articles` are rows with id, title, text, language, source, published_at, fetched_at, story_id.
+    `matches`: article id -> its lexicon.escalation matches, when the caller has them (the lexicon
+    is most of the cost of reading a report; the alert evaluation has already run it).
     Incidents are recomputed once at the end, from all their reports.
     """
     outlets = outlet_profiles(session, {a.source for a in articles})
     filed = _already_filed(session, [a.id for a in articles])
+    stories = _stories_in_incidents(session, {a.story_id for a in articles} - {None})
     raised: list[int] = []
     touched: set[int] = set()
     for article in articles:
         if article.id in filed:
             continue
-        facts = read_report(lexicon, article.title, article.text, article.language, _reported_at(article).date())
+        facts = read_report(lexicon, article.title, article.text, article.language, _reported_at(article).date(),
+                            (matches or {}).get(article.id))
         if facts is None:
             continue
         incident_id, alert_id = _file(session, article, facts, outlets.get(article.source, Outlet(None, None, None)),
-                                      now)
+                                      now, stories)
         touched |= {incident_id} - {None}
         if alert_id is not None:
             raised.append(alert_id)
-    for incident_id in sorted(touched):
-        refresh(session, incident_id, now)
+    refresh_all(session, touched, now)
     return raised
 
 
@@ -118,15 +122,29 @@ def _already_filed(session: Session, article_ids: list[int]) -> set[int]:
     return found
 
 
+def _stories_in_incidents(session: Session, story_ids: set[int]) -> set[int]:
+    """The stories with a report filed under an incident: only their copies need the same-story lookup."""
+    ids, found = sorted(story_ids), set()
+    for start in range(0, len(ids), 500):
+        found |= set(session.scalars(
+            select(Article.story_id).distinct().join(IncidentReport, IncidentReport.article_id == Article.id)
+            .where(Article.story_id.in_(ids[start:start + 500]), IncidentReport.incident_id.is_not(None),
+                   IncidentReport.role == "report")))
+    return found
+
+
 # ---------------------------------------------------------------- filing one report
 
-def _file(session: Session, article, facts: ReportFacts, outlet: Outlet, now: datetime) -> tuple[int | None, int | None]:
+def _file(session: Session, article, facts: ReportFacts, outlet: Outlet, now: datetime,
+          stories: set[int]) -> tuple[int | None, int | None]:
+    """`stories`: those with a report in an incident (_stories_in_incidents), kept up to date here."""
     if facts.denial:
         match = _best_candidate(session, facts, answering=outlet.side)
         incident_id, reason = match if match else (None, "denial waiting for the incident it answers")
         _insert_report(session, article, facts, outlet, incident_id, "denial", reason)
         return incident_id, None
-    match = _story_incident(session, article, facts) or _best_candidate(session, facts)
+    match = _story_incident(session, article, facts, stories) or _best_candidate(session, facts)
+    stories.add(article.story_id)
     if match:
         _insert_report(session, article, facts, outlet, match[0], "report", match[1])
         return match[0], None
@@ -136,10 +154,10 @@ def _file(session: Session, article, facts: ReportFacts, outlet: Outlet, now: da
     return incident_id, _raise_alert(session, incident_id, article, facts, now)
 
 
-def _story_incident(session: Session, article, facts: ReportFacts) -> tuple[int, str] | None:
+def _story_incident(session: Session, article, facts: ReportFacts, stories: set[int]) -> tuple[int, str] | None:
     """The incident of another copy of the article's story, when the facts agree (same-template
     bulletins of other days can share a story)."""
-    if article.story_id is None:
+    if article.story_id not in stories:
         return None
     row = session.execute(
         select(IncidentReport.incident_id, IncidentReport.article_id).join(Article, Article.id == IncidentReport.article_id)
@@ -151,14 +169,24 @@ def _story_incident(session: Session, article, facts: ReportFacts) -> tuple[int,
     return row.incident_id, f"copy of article {row.article_id} (same story)"
 
 
+# The statements run per report are built once: building one cost about as much as running it.
+_CANDIDATES = select(Incident).where(
+    Incident.type == bindparam("type"), Incident.event_date.between(bindparam("first_day"), bindparam("last_day")),
+    Incident.latitude.between(bindparam("south"), bindparam("north")),
+    Incident.longitude.between(bindparam("west"), bindparam("east")))
+_KNOWN_FACTS = select(IncidentReport.incident_id, IncidentReport.killed, IncidentReport.wounded,
+                      IncidentReport.weapons, IncidentReport.side).where(
+    IncidentReport.incident_id.in_(bindparam("ids", expanding=True)), IncidentReport.role == "report")
+_REPORT_INSERTS: dict[str, Insert] = {}    # dialect name -> INSERT ... ON CONFLICT DO NOTHING
+
+
 def _best_candidate(session: Session, facts: ReportFacts, answering: str | None = None) -> tuple[int, str] | None:
     """The incident this report is about, with the reason, or None (see the module doc)."""
     day, place = facts.event_date, facts.place
     # a box around the place (LINK_RADIUS_KM is under a tenth of a degree here) keeps the rows read few
-    incidents = list(session.scalars(select(Incident).where(
-        Incident.type == facts.type.name, Incident.event_date.between(day - timedelta(days=2), day + timedelta(days=2)),
-        Incident.latitude.between(place.lat - 0.1, place.lat + 0.1),
-        Incident.longitude.between(place.lon - 0.15, place.lon + 0.15))))
+    incidents = list(session.scalars(_CANDIDATES, {
+        "type": facts.type.name, "first_day": day - timedelta(days=2), "last_day": day + timedelta(days=2),
+        "south": place.lat - 0.1, "north": place.lat + 0.1, "west": place.lon - 0.15, "east": place.lon + 0.15}))
     known = _known_facts(session, [incident.id for incident in incidents])
     scored = []
     for incident in incidents:
@@ -207,10 +235,7 @@ def _agreement(incident: Incident, known: dict[str, set], facts: ReportFacts,
 def _known_facts(session: Session, incident_ids: list[int]) -> dict[int, dict[str, set]]:
     """Per incident: the casualty figures, weapons and sides its reports give (one query for all)."""
     known = {i: {"killed": set(), "wounded": set(), "weapons": set(), "sides": set()} for i in incident_ids}
-    rows = session.execute(select(IncidentReport.incident_id, IncidentReport.killed, IncidentReport.wounded,
-                                  IncidentReport.weapons, IncidentReport.side)
-                           .where(IncidentReport.incident_id.in_(incident_ids), IncidentReport.role == "report")
-                           ) if incident_ids else []
+    rows = session.execute(_KNOWN_FACTS, {"ids": incident_ids}) if incident_ids else []
     for row in rows:
         facts = known[row.incident_id]
         facts["killed"] |= {row.killed} - {None}
@@ -237,15 +262,17 @@ def _open_incident(session: Session, article, facts: ReportFacts, now: datetime)
 def _insert_report(session: Session, article, facts: ReportFacts, outlet: Outlet, incident_id: int | None,
                    role: str, reason: str) -> None:
     place = facts.place
-    session.execute(insert(session, IncidentReport.__table__).values(
+    dialect = session.get_bind().dialect.name
+    if dialect not in _REPORT_INSERTS:
+        _REPORT_INSERTS[dialect] = insert(session, IncidentReport.__table__).on_conflict_do_nothing()
+    session.execute(_REPORT_INSERTS[dialect], dict(
         incident_id=incident_id, article_id=article.id, role=role, source=article.source, outlet=outlet.outlet,
         side=outlet.side, outlet_type=outlet.outlet_type, language=article.language, type=facts.type.name,
         concepts=list(facts.concepts), severity=facts.severity, event_date=facts.event_date,
         date_precision=facts.date_precision, place_id=place.name, place_country=place.country, latitude=place.lat,
         longitude=place.lon, place_precision=facts.place_precision, killed=facts.killed, wounded=facts.wounded,
         weapons=list(facts.weapons), actor=facts.actor, evidence=facts.evidence, link_reason=reason,
-        reported_at=_reported_at(article),
-    ).on_conflict_do_nothing())
+        reported_at=_reported_at(article)))
 
 
 def _attach_waiting_denials(session: Session, incident_id: int) -> int:
@@ -269,12 +296,35 @@ def _attach_waiting_denials(session: Session, incident_id: int) -> int:
 
 def refresh(session: Session, incident_id: int, now: datetime) -> None:
     """Recompute an incident from its reports: day, place, status, casualties, severity; raise its alert's severity."""
-    incident = session.get(Incident, incident_id)
-    reports = list(session.scalars(select(IncidentReport).where(IncidentReport.incident_id == incident_id)
-                                   .order_by(IncidentReport.reported_at, IncidentReport.id)))
+    refresh_all(session, [incident_id], now)
+
+
+def refresh_all(session: Session, incident_ids, now: datetime) -> None:
+    """refresh() of several incidents: their rows and reports read in one query each, their alerts
+    raised in one statement (an evaluation batch touches hundreds)."""
+    ids = sorted(set(incident_ids))
+    incidents, reports = _incidents_with_reports(session, ids)
+    recomputed = [incident for incident in incidents if _recompute(incident, reports.get(incident.id, []), now)]
+    session.flush()
+    _raise_alert_severities(session, recomputed)
+
+
+def _incidents_with_reports(session: Session, ids: list[int]) -> tuple[list[Incident], dict[int, list]]:
+    incidents, reports = [], {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        incidents += session.scalars(select(Incident).where(Incident.id.in_(chunk)).order_by(Incident.id))
+        for report in session.scalars(select(IncidentReport).where(IncidentReport.incident_id.in_(chunk))
+                                      .order_by(IncidentReport.reported_at, IncidentReport.id)):
+            reports.setdefault(report.incident_id, []).append(report)
+    return incidents, reports
+
+
+def _recompute(incident: Incident, reports: list[IncidentReport], now: datetime) -> bool:
+    """Set the incident's fields from its reports (oldest first); False when it has no claim left."""
     claims = [r for r in reports if r.role == "report"]
     if not claims:
-        return
+        return False
     incident.event_date, incident.date_precision = _event_day(claims)
     _set_place(incident, claims)
     incident.first_reported_at = min(r.reported_at for r in reports)
@@ -287,8 +337,7 @@ def refresh(session: Session, incident_id: int, now: datetime) -> None:
     incident.severity = min(MAX_SEVERITY, max(r.severity for r in claims) + (killed > 0)
                             + (incident.status == "corroborated"))
     incident.updated_at = now
-    session.flush()
-    _raise_alert_severity(session, incident)
+    return True
 
 
 def _event_day(claims: list[IncidentReport]) -> tuple[date, str]:
@@ -345,11 +394,18 @@ def _raise_alert(session: Session, incident_id: int, article, facts: ReportFacts
     ).on_conflict_do_nothing().returning(Alert.__table__.c.id))
 
 
-def _raise_alert_severity(session: Session, incident: Incident) -> None:
-    note = f" ({incident.status})" if incident.status == "corroborated" else ""
-    session.execute(update(Alert).where(Alert.dedup_key == _alert_key(incident.key),
-                                        Alert.severity < incident.severity)
-                    .values(severity=incident.severity, message=Alert.message + note))
+_ALERTS = Alert.__table__
+_RAISE_SEVERITY = (update(_ALERTS).where(_ALERTS.c.dedup_key == bindparam("b_key"),
+                                         _ALERTS.c.severity < bindparam("b_severity"))
+                   .values(severity=bindparam("b_severity"), message=_ALERTS.c.message + bindparam("b_note")))
+
+
+def _raise_alert_severities(session: Session, incidents: list[Incident]) -> None:
+    """Each incident's alert up to the incident's severity, noting a corroboration (one executemany)."""
+    if incidents:
+        session.execute(_RAISE_SEVERITY, [
+            {"b_key": _alert_key(i.key), "b_severity": i.severity,
+             "b_note": f" ({i.status})" if i.status == "corroborated" else ""} for i in incidents])
 
 
 # ---------------------------------------------------------------- maintenance

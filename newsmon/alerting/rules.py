@@ -50,7 +50,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from models import Alert, AlertDelivery, Article, PipelineState, Story
@@ -199,16 +199,19 @@ def _evaluate(session: Session, now: datetime, lexicon: Lexicon, rules: AlertRul
     new, revised = _articles_to_evaluate(session, mark, limit)
     raised: list[int | None] = []
     keyword_keys: set[str] = set()
+    matches: dict[int, list[ConceptMatch]] = {}     # read once, for the keyword alerts and the incidents
     # in publication order, so a term's first appearance is the earliest report, whatever came in first
     for article in sorted(new + revised, key=_seen_at):
-        for match in lexicon.escalation(article.title, article.text, article.language, _seen_at(article).date()):
+        matches[article.id] = lexicon.escalation(article.title, article.text, article.language,
+                                                 _seen_at(article).date())
+        for match in matches[article.id]:
             key, alert_id = _raise_keyword(session, article, match, now)
             keyword_keys.add(key)
             raised += [alert_id, _raise_new_term(session, article, match, now, mark, rules)]
     for key in sorted(keyword_keys):
         _confirm(session, key, lexicon)
     raised.append(_raise_spike(session, now, lexicon, rules))
-    raised += record_incidents(session, new + revised, lexicon, now)
+    raised += record_incidents(session, new + revised, lexicon, now, matches)
     _save_watermark(session, mark, new, revised, now)
     more = limit is not None and max(len(new), len(revised)) >= limit
     return _Batch(_alerts_by_id(session, [i for i in raised if i is not None]), len(new) + len(revised), more)
@@ -284,14 +287,24 @@ def _raise_new_term(session: Session, article, match: ConceptMatch, now: datetim
                          **_place_fields(match))
 
 
+# The statements run per keyword alert are built once: building one cost about as much as running it.
+_KEYWORD_ALERT = select(Alert).where(Alert.dedup_key == bindparam("key"))
+_OUTLETS = distinct_outlets(Article.story_id.in_(bindparam("stories", expanding=True)))
+_STORY_BEGAN = select(Story.first_seen_at).where(Story.id == bindparam("story_id"))
+_SAME_DAY_STORIES = (select(Alert.story_id).join(Story, Story.id == Alert.story_id)
+                     .where(Alert.kind == AlertKind.KEYWORD, Alert.concept == bindparam("concept"),
+                            Alert.location == bindparam("location"), Story.first_seen_at >= bindparam("day"),
+                            Story.first_seen_at < bindparam("next_day")))
+
+
 def _confirm(session: Session, keyword_key: str, lexicon: Lexicon) -> None:
     """Raise a keyword alert's severity by one once several outlets report it (see the module doc)."""
-    alert = session.scalar(select(Alert).where(Alert.dedup_key == keyword_key))
+    alert = session.scalar(_KEYWORD_ALERT, {"key": keyword_key})
     severity = min(MAX_SEVERITY, lexicon.concepts[alert.concept]["severity"] + 1)
     if alert.severity >= severity or alert.story_id is None:
         return
     stories = _corroborating_stories(session, alert)
-    outlets = session.scalar(distinct_outlets(Article.story_id.in_(stories)))
+    outlets = session.scalar(_OUTLETS, {"stories": stories})
     if outlets < CONFIRMING_OUTLETS:
         return
     session.execute(
@@ -304,12 +317,10 @@ def _corroborating_stories(session: Session, alert: Alert) -> list[int]:
     """The alert's story, plus the stories alerting the same concept at the same place that day."""
     if alert.location is None:
         return [alert.story_id]
-    began = session.scalar(select(Story.first_seen_at).where(Story.id == alert.story_id))
+    began = session.scalar(_STORY_BEGAN, {"story_id": alert.story_id})
     day = datetime.combine(began.astimezone(timezone.utc).date(), datetime.min.time(), timezone.utc)
-    same_day = session.scalars(
-        select(Alert.story_id).join(Story, Story.id == Alert.story_id)
-        .where(Alert.kind == AlertKind.KEYWORD, Alert.concept == alert.concept, Alert.location == alert.location,
-               Story.first_seen_at >= day, Story.first_seen_at < day + timedelta(days=1)))
+    same_day = session.scalars(_SAME_DAY_STORIES, {"concept": alert.concept, "location": alert.location, "day": day,
+                                                   "next_day": day + timedelta(days=1)})
     return sorted({alert.story_id, *same_day})
 
 
@@ -353,11 +364,17 @@ def _spike_fields(recent: list, count: int, threshold: float, windows: list[int]
 
 # ---------------------------------------------------------------- helpers
 
+_ALERT_INSERTS: dict[str, Any] = {}    # dialect name -> INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once
+
+
 def _insert_alert(session: Session, **values) -> int | None:
     """The new alert's id, or None when its dedup_key was raised before."""
     values.setdefault("historical", is_backfilled(session, values.get("article_id")))   # never delivered
-    statement = insert(session, Alert).values(**values).on_conflict_do_nothing().returning(Alert.id)
-    return session.scalar(statement)
+    dialect = session.get_bind().dialect.name
+    if dialect not in _ALERT_INSERTS:
+        table = Alert.__table__
+        _ALERT_INSERTS[dialect] = insert(session, table).on_conflict_do_nothing().returning(table.c.id)
+    return session.scalar(_ALERT_INSERTS[dialect], values)
 
 
 def _place_fields(match: ConceptMatch) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from models import Article, BackfilledArticle, BackfillItem
@@ -61,11 +61,14 @@ def mark_backfilled(session: Session, job: str, article_ids: list[int], provenan
     return len(rows)
 
 
+# built once: the alert evaluation asks for every alert it raises
+_BACKFILLED = select(BackfilledArticle.article_id).where(BackfilledArticle.article_id == bindparam("article_id"))
+
+
 def is_backfilled(session: Session, article_id: int | None) -> bool:
     if article_id is None:
         return False
-    return session.scalar(select(BackfilledArticle.article_id)
-                          .where(BackfilledArticle.article_id == article_id)) is not None
+    return session.scalar(_BACKFILLED, {"article_id": article_id}) is not None
 
 
 def provenance_of(session: Session, article_ids: Iterable[int]) -> dict[int, BackfilledArticle]:
