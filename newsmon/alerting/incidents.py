@@ -88,6 +88,7 @@ def record_incidents(session: Session, articles: list, lexicon: Lexicon, now: da
     stories = _stories_in_incidents(session, {a.story_id for a in articles} - {None})
     raised: list[int] = []
     touched: set[int] = set()
+    known: dict[int, dict[str, set]] = {}    # incident id -> _known_facts, read once per batch, kept up to date
     for article in articles:
         if article.id in filed:
             continue
@@ -96,7 +97,7 @@ def record_incidents(session: Session, articles: list, lexicon: Lexicon, now: da
         if facts is None:
             continue
         incident_id, alert_id = _file(session, article, facts, outlets.get(article.source, Outlet(None, None, None)),
-                                      now, stories)
+                                      now, stories, known)
         touched |= {incident_id} - {None}
         if alert_id is not None:
             raised.append(alert_id)
@@ -136,25 +137,28 @@ def _stories_in_incidents(session: Session, story_ids: set[int]) -> set[int]:
 # ---------------------------------------------------------------- filing one report
 
 def _file(session: Session, article, facts: ReportFacts, outlet: Outlet, now: datetime,
-          stories: set[int]) -> tuple[int | None, int | None]:
-    """`stories`: those with a report in an incident (_stories_in_incidents), kept up to date here."""
+          stories: set[int], known: dict[int, dict[str, set]] | None = None) -> tuple[int | None, int | None]:
+    """`stories`: those with a report in an incident (_stories_in_incidents), kept up to date here.
+    `known`: the batch's cache of _known_facts, kept up to date here."""
+    known = {} if known is None else known
     if facts.denial:
-        match = _best_candidate(session, facts, answering=outlet.side)
+        match = _best_candidate(session, facts, answering=outlet.side, known=known)
         incident_id, reason = match if match else (None, "denial waiting for the incident it answers")
         _insert_report(session, article, facts, outlet, incident_id, "denial", reason)
         return incident_id, None
-    match = _story_incident(session, article, facts, stories) or _best_candidate(session, facts)
+    match = _story_incident(session, article, facts, stories, known) or _best_candidate(session, facts, known=known)
     stories.add(article.story_id)
     if match:
-        _insert_report(session, article, facts, outlet, match[0], "report", match[1])
+        _insert_report(session, article, facts, outlet, match[0], "report", match[1], known)
         return match[0], None
     incident_id = _open_incident(session, article, facts, now)
-    _insert_report(session, article, facts, outlet, incident_id, "report", "first report")
+    _insert_report(session, article, facts, outlet, incident_id, "report", "first report", known)
     _attach_waiting_denials(session, incident_id)
     return incident_id, _raise_alert(session, incident_id, article, facts, now)
 
 
-def _story_incident(session: Session, article, facts: ReportFacts, stories: set[int]) -> tuple[int, str] | None:
+def _story_incident(session: Session, article, facts: ReportFacts, stories: set[int],
+                    known: dict[int, dict[str, set]]) -> tuple[int, str] | None:
     """The incident of another copy of the article's story, when the facts agree (same-template
     bulletins of other days can share a story)."""
     if article.story_id not in stories:
@@ -164,7 +168,7 @@ def _story_incident(session: Session, article, facts: ReportFacts, stories: set[
         .where(Article.story_id == article.story_id, IncidentReport.incident_id.is_not(None),
                IncidentReport.role == "report").limit(1)).first()
     incident = session.get(Incident, row.incident_id) if row else None
-    if incident is None or _agreement(incident, _known_facts(session, [incident.id])[incident.id], facts, None) is None:
+    if incident is None or _agreement(incident, _known_facts(session, [incident.id], known)[incident.id], facts, None) is None:
         return None
     return row.incident_id, f"copy of article {row.article_id} (same story)"
 
@@ -180,14 +184,15 @@ _KNOWN_FACTS = select(IncidentReport.incident_id, IncidentReport.killed, Inciden
 _REPORT_INSERTS: dict[str, Insert] = {}    # dialect name -> INSERT ... ON CONFLICT DO NOTHING
 
 
-def _best_candidate(session: Session, facts: ReportFacts, answering: str | None = None) -> tuple[int, str] | None:
+def _best_candidate(session: Session, facts: ReportFacts, answering: str | None = None,
+                    known: dict[int, dict[str, set]] | None = None) -> tuple[int, str] | None:
     """The incident this report is about, with the reason, or None (see the module doc)."""
     day, place = facts.event_date, facts.place
     # a box around the place (LINK_RADIUS_KM is under a tenth of a degree here) keeps the rows read few
     incidents = list(session.scalars(_CANDIDATES, {
         "type": facts.type.name, "first_day": day - timedelta(days=2), "last_day": day + timedelta(days=2),
         "south": place.lat - 0.1, "north": place.lat + 0.1, "west": place.lon - 0.15, "east": place.lon + 0.15}))
-    known = _known_facts(session, [incident.id for incident in incidents])
+    known = _known_facts(session, [incident.id for incident in incidents], known)
     scored = []
     for incident in incidents:
         reasons = _agreement(incident, known[incident.id], facts, answering)
@@ -232,17 +237,27 @@ def _agreement(incident: Incident, known: dict[str, set], facts: ReportFacts,
     return score, "; ".join(reasons)
 
 
-def _known_facts(session: Session, incident_ids: list[int]) -> dict[int, dict[str, set]]:
-    """Per incident: the casualty figures, weapons and sides its reports give (one query for all)."""
-    known = {i: {"killed": set(), "wounded": set(), "weapons": set(), "sides": set()} for i in incident_ids}
-    rows = session.execute(_KNOWN_FACTS, {"ids": incident_ids}) if incident_ids else []
-    for row in rows:
-        facts = known[row.incident_id]
-        facts["killed"] |= {row.killed} - {None}
-        facts["wounded"] |= {row.wounded} - {None}
-        facts["weapons"] |= set(row.weapons or [])
-        facts["sides"] |= {row.side} & set(SIDES)
-    return known
+def _known_facts(session: Session, incident_ids: list[int],
+                 cache: dict[int, dict[str, set]] | None = None) -> dict[int, dict[str, set]]:
+    """Per incident: the casualty figures, weapons and sides its reports give (one query for all).
+
+    `cache`: incident id -> these facts, for the incidents already read in this batch; the others are
+    read (one query) and added. _insert_report keeps it up to date as reports are filed."""
+    cache = {} if cache is None else cache
+    missing = [i for i in incident_ids if i not in cache]
+    if missing:
+        fresh = {i: {"killed": set(), "wounded": set(), "weapons": set(), "sides": set()} for i in missing}
+        for row in session.execute(_KNOWN_FACTS, {"ids": missing}):
+            _add_known(fresh[row.incident_id], row.killed, row.wounded, row.weapons, row.side)
+        cache.update(fresh)
+    return {i: cache[i] for i in incident_ids}
+
+
+def _add_known(facts: dict[str, set], killed, wounded, weapons, side) -> None:
+    facts["killed"] |= {killed} - {None}
+    facts["wounded"] |= {wounded} - {None}
+    facts["weapons"] |= set(weapons or [])
+    facts["sides"] |= {side} & set(SIDES)
 
 
 def _open_incident(session: Session, article, facts: ReportFacts, now: datetime) -> int:
@@ -260,12 +275,13 @@ def _open_incident(session: Session, article, facts: ReportFacts, now: datetime)
 
 
 def _insert_report(session: Session, article, facts: ReportFacts, outlet: Outlet, incident_id: int | None,
-                   role: str, reason: str) -> None:
+                   role: str, reason: str, known: dict[int, dict[str, set]] | None = None) -> None:
+    """`known`: the batch's cache of _known_facts; a report filed under a cached incident is added to it."""
     place = facts.place
     dialect = session.get_bind().dialect.name
     if dialect not in _REPORT_INSERTS:
         _REPORT_INSERTS[dialect] = insert(session, IncidentReport.__table__).on_conflict_do_nothing()
-    session.execute(_REPORT_INSERTS[dialect], dict(
+    inserted = session.execute(_REPORT_INSERTS[dialect], dict(
         incident_id=incident_id, article_id=article.id, role=role, source=article.source, outlet=outlet.outlet,
         side=outlet.side, outlet_type=outlet.outlet_type, language=article.language, type=facts.type.name,
         concepts=list(facts.concepts), severity=facts.severity, event_date=facts.event_date,
@@ -273,6 +289,8 @@ def _insert_report(session: Session, article, facts: ReportFacts, outlet: Outlet
         longitude=place.lon, place_precision=facts.place_precision, killed=facts.killed, wounded=facts.wounded,
         weapons=list(facts.weapons), actor=facts.actor, evidence=facts.evidence, link_reason=reason,
         reported_at=_reported_at(article)))
+    if known is not None and role == "report" and incident_id in known and inserted.rowcount:
+        _add_known(known[incident_id], facts.killed, facts.wounded, facts.weapons, outlet.side)
 
 
 def _attach_waiting_denials(session: Session, incident_id: int) -> int:
