@@ -251,6 +251,9 @@ _KILLED = re.compile(r"^(?:killed|dead|died|погиб|убит|զոհ|սպան�
                      r"tué|morts?$|décédé|hayatını)", re.I)
 _WOUNDED = re.compile(r"^(?:wounded|injured|hurt|ранен|ранени|пострада|վիրավոր|yaralan|yaralı|xəsarət|"
                       r"blessé)", re.I)
+# the casualty stems anywhere (unanchored): a sentence without one has no token matching _KILLED or _WOUNDED,
+# so its tokens need not be tried one by one
+_CASUALTY_STEM = re.compile(_KILLED.pattern[1:].replace("morts?$", "mort") + "|" + _WOUNDED.pattern[1:], re.I)
 _TOKEN = re.compile(r"\d+|\w+")
 _SENTENCES = re.compile(r"(?<=[.!?։:])\s+|\n+")
 MAX_FIGURE = 500      # above this a number is a year, a distance or a count of shells
@@ -260,7 +263,11 @@ def casualties(text: str) -> tuple[int | None, int | None]:
     """(killed, wounded): the largest figure given for each in any sentence, None when none is given."""
     killed: list[int] = []
     wounded: list[int] = []
+    if not _CASUALTY_STEM.search(text):
+        return None, None
     for sentence in _SENTENCES.split(text):
+        if not _CASUALTY_STEM.search(sentence):
+            continue
         tokens = _TOKEN.findall(sentence)
         for at, token in enumerate(tokens):
             target = killed if _KILLED.match(token) else wounded if _WOUNDED.match(token) else None
