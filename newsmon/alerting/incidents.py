@@ -174,7 +174,9 @@ def _story_incident(session: Session, article, facts: ReportFacts, stories: set[
 
 
 # The statements run per report are built once: building one cost about as much as running it.
-_CANDIDATES = select(Incident).where(
+# the columns _agreement reads, not the entities: loading an entity cost more than the query
+_CANDIDATES = select(Incident.id, Incident.event_date, Incident.date_precision, Incident.place_id, Incident.place_name,
+                     Incident.place_country, Incident.latitude, Incident.longitude).where(
     Incident.type == bindparam("type"), Incident.event_date.between(bindparam("first_day"), bindparam("last_day")),
     Incident.latitude.between(bindparam("south"), bindparam("north")),
     Incident.longitude.between(bindparam("west"), bindparam("east")))
@@ -189,7 +191,7 @@ def _best_candidate(session: Session, facts: ReportFacts, answering: str | None 
     """The incident this report is about, with the reason, or None (see the module doc)."""
     day, place = facts.event_date, facts.place
     # a box around the place (LINK_RADIUS_KM is under a tenth of a degree here) keeps the rows read few
-    incidents = list(session.scalars(_CANDIDATES, {
+    incidents = list(session.execute(_CANDIDATES, {
         "type": facts.type.name, "first_day": day - timedelta(days=2), "last_day": day + timedelta(days=2),
         "south": place.lat - 0.1, "north": place.lat + 0.1, "west": place.lon - 0.15, "east": place.lon + 0.15}))
     known = _known_facts(session, [incident.id for incident in incidents], known)
@@ -206,7 +208,7 @@ def _best_candidate(session: Session, facts: ReportFacts, answering: str | None 
 
 def _agreement(incident: Incident, known: dict[str, set], facts: ReportFacts,
                answering: str | None) -> tuple[float, str] | None:
-    """(score, reason) when the report can be about this incident, else None."""
+    """(score, reason) when the report can be about this incident (the entity or a row of its columns), else None."""
     if abs((incident.event_date - facts.event_date).days) > _day_tolerance(incident, facts):
         return None
     distance = distance_km(_place(incident), facts.place)
