@@ -198,6 +198,7 @@ _MONTH_ANY = "|".join(sorted({stem for stems in _MONTHS.values() for stem in ste
 # a month word is its stem and a short ending (dekabrın, декабря): "Martakert" is not March
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:er)?\s+((?:{_MONTH_ANY})\w{{0,4}})(?!\w)", re.I)
 _MONTH_DAY = re.compile(rf"(?<!\w)((?:{_MONTH_ANY})\w{{0,4}})\s+(\d{{1,2}})(?!\d)(?!\s*(?:%|km|км))", re.I)
+_DIGIT = re.compile(r"\d")
 _YESTERDAY = re.compile(r"\byesterday\b|\bвчера\b|երեկ|\bdünən\b|\bdün\b|\bhier\b", re.I)
 
 
@@ -212,6 +213,8 @@ def event_day(text: str, published: date) -> tuple[date, str]:
 
 
 def _stated_dates(text: str, published: date) -> list[date]:
+    if not _DIGIT.search(text):        # both patterns need a day number: spares the texts without one
+        return []
     found = []
     for match in _DAY_MONTH.finditer(text):
         found.append((match.start(), match.group(1), match.group(2)))
