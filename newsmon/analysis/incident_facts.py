@@ -270,8 +270,11 @@ _KILLED = re.compile(r"^(?:killed|dead|died|погиб|убит|զոհ|սպան�
 _WOUNDED = re.compile(r"^(?:wounded|injured|hurt|ранен|ранени|пострада|վիրավոր|yaralan|yaralı|xəsarət|"
                       r"blessé)", re.I)
 # the casualty stems anywhere (unanchored): a sentence without one has no token matching _KILLED or _WOUNDED,
-# so its tokens need not be tried one by one
-_CASUALTY_STEM = re.compile(_KILLED.pattern[1:].replace("morts?$", "mort") + "|" + _WOUNDED.pattern[1:], re.I)
+# so its tokens need not be tried one by one; the lookahead on their first letters rejects most positions at once
+_CASUALTY_STEMS = _KILLED.pattern[4:-1].split("|") + _WOUNDED.pattern[4:-1].split("|")
+assert all(stem[0].isalpha() for stem in _CASUALTY_STEMS)
+_CASUALTY_STEM = re.compile("(?=[" + "".join(sorted({stem[0] for stem in _CASUALTY_STEMS})) + "])(?:"
+                            + _KILLED.pattern[1:].replace("morts?$", "mort") + "|" + _WOUNDED.pattern[1:] + ")", re.I)
 _TOKEN = re.compile(r"\d+|\w+")
 _SENTENCES = re.compile(r"(?<=[.!?։:])\s+|\n+")
 MAX_FIGURE = 500      # above this a number is a year, a distance or a count of shells
