@@ -167,9 +167,13 @@ def _first_letters(pattern: str) -> set[str]:
     return letters
 
 
-# the lookahead rejects most positions with one test instead of trying every alternative there (same matches)
-DENIAL = re.compile("(?=[" + "".join(sorted(set().union(*map(_first_letters, _DENIAL_PATTERNS)))) + "])(?:"
-                    + "|".join(_DENIAL_PATTERNS) + ")", re.I)
+def _ahead(patterns) -> str:
+    """A lookahead on the letters the patterns start with: put before their alternation, it rejects most
+    positions with one test instead of trying every alternative there (the matches are the same)."""
+    return "(?=[" + "".join(sorted(set().union(*map(_first_letters, patterns)))) + "])"
+
+
+DENIAL = re.compile(_ahead(_DENIAL_PATTERNS) + "(?:" + "|".join(_DENIAL_PATTERNS) + ")", re.I)
 
 
 # A word starting like one of these may be a denial; checking word starts first spares most texts the
@@ -182,7 +186,7 @@ _DENIAL_STARTS = tuple(sorted({
     "infondé", "nie", "nient"}))
 # one search of the lowered text (all the starts are word characters: a match after a non-word
 # character is a word starting so); faster than listing the words and testing each
-_DENIAL_START = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, _DENIAL_STARTS)) + ")")
+_DENIAL_START = re.compile(_ahead(_DENIAL_STARTS) + r"(?<!\w)(?:" + "|".join(map(re.escape, _DENIAL_STARTS)) + ")")
 
 
 def may_deny(text: str) -> bool:
@@ -212,7 +216,7 @@ _MONTH_ANY = "|".join(sorted({stem for stems in _MONTHS.values() for stem in ste
 # "3 December", "3 декабря", "1er décembre", "3 Aralık"; "December 3", "dekabrın 3-də", "դեկտեմբերի 3-ին"
 # a month word is its stem and a short ending (dekabrın, декабря): "Martakert" is not March
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:er)?\s+((?:{_MONTH_ANY})\w{{0,4}})(?!\w)", re.I)
-_MONTH_DAY = re.compile(rf"(?<!\w)((?:{_MONTH_ANY})\w{{0,4}})\s+(\d{{1,2}})(?!\d)(?!\s*(?:%|km|км))", re.I)
+_MONTH_DAY = re.compile(_ahead(_MONTH_ANY.split("|")) + rf"(?<!\w)((?:{_MONTH_ANY})\w{{0,4}})\s+(\d{{1,2}})(?!\d)(?!\s*(?:%|km|км))", re.I)
 _DIGIT = re.compile(r"\d")
 _YESTERDAY = re.compile(r"\byesterday\b|\bвчера\b|երեկ|\bdünən\b|\bdün\b|\bhier\b", re.I)
 
@@ -328,7 +332,8 @@ _DEMONYMS = {
 _FORCES = (r"forces|army|armed|troops|units|soldiers|military|вс|вооруж\w*|арми\w*|подразделени\w*|"
            r"военн\w*|զինուժ\w*|զինված\w*|ստորաբաժան\w*|բանակ\w*|զ[օո]ւ|silahlı|qoşun\w*|bölmə\w*|ordu\w*|"
            r"hərbçi\w*|kuvvet\w*|güç\w*|birlik\w*|asker\w*|armée\w*|troupes|unités|militaires")
-_ACTORS = {side: re.compile(rf"(?<!\w)(?:(?:{names})(?:\W+\w+)?\W+(?:{_FORCES})|(?:{_FORCES})\W+(?:\w+\W+)?"
+_ACTORS = {side: re.compile(_ahead(names.split("|") + _FORCES.split("|"))
+                            + rf"(?<!\w)(?:(?:{names})(?:\W+\w+)?\W+(?:{_FORCES})|(?:{_FORCES})\W+(?:\w+\W+)?"
                             rf"(?:{names}))(?!\w)", re.I)
            for side, names in _DEMONYMS.items()}
 
