@@ -665,6 +665,7 @@ class _Names:
     def __init__(self):
         self.exact: dict[str, _Rule] = {}     # folded lower-case name (words joined by one space) -> place
         self.stems: dict[str, _Rule] = {}     # names that take suffixes
+        self.stem_heads: set[str] = set()     # their first _STEM_LETTERS letters: most words need no stem lookup
         self.phrase_starts: set[str] = set()  # first words of several-word names
         self.starts: set[str] = set()         # first _KEY_LENGTH letters of every name: the scan's first check
 
@@ -677,6 +678,7 @@ class _Names:
             self.phrase_starts.add(words[0])
         elif len(key) >= _STEM_LETTERS:
             self.stems.setdefault(key, rule)
+            self.stem_heads.add(key[:_STEM_LETTERS])
 
     def find(self, lowered: str, word: re.Match) -> _Hit | None:
         text, start = word.group(), word.start()
@@ -690,6 +692,8 @@ class _Names:
         rule = self.exact.get(text)
         if rule:
             return _Hit(start, word.end(), rule, word.end())
+        if text[:_STEM_LETTERS] not in self.stem_heads:
+            return None
         for length in range(len(text) - 1, _STEM_LETTERS - 1, -1):
             rule = self.stems.get(text[:length])
             if rule:
