@@ -42,11 +42,10 @@ def newsmon_feeds():
     @task(pool=HTTP_POOL, outlets=[ARTICLES], map_index_template="{{ task.op_kwargs['failure']['source'] }}")
     def failed_feed(failure: dict) -> dict:
         """Fails with the feed's error from its batch; each retry (transient errors) polls it again."""
-        from newsmon.orchestrator import poll_feed_batch, summarize
+        from newsmon.orchestrator import failed_feed as outcome
 
-        if get_current_context()["ti"].try_number == 1:
-            raise_for_failures(summarize([failure]))
-        return raise_for_failures(poll_feed_batch([failure["source"]], database_url=newsmon_database_url()))
+        retry = get_current_context()["ti"].try_number > 1
+        return raise_for_failures(outcome(failure, poll_again=retry, database_url=newsmon_database_url()))
 
     failed_feed.expand(failure=failures(poll_feeds.expand(names=feed_batches())))
 

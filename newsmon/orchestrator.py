@@ -117,6 +117,15 @@ def poll_feed_batch(names: list[str], *, database_url: str | None = None,
     return batch_summary(outcomes)
 
 
+def failed_feed(failure: dict, *, poll_again: bool, database_url: str | None = None,
+                sources_file: str | Path | None = None) -> dict:
+    """A feed that failed in its batch, as its own task: its failure as it was (a first try), or
+    polled once more (a retry, worth it for transient failures only)."""
+    if poll_again:
+        return poll_feed_batch([failure["source"]], database_url=database_url, sources_file=sources_file)
+    return summarize([failure])
+
+
 def crawl_site(name: str, *, database_url: str | None = None, sources_file: str | Path | None = None) -> dict:
     from newsmon.sources import crawl
 

@@ -11,7 +11,7 @@ from models import Source
 from models.engine import session_scope
 from newsmon.core.config import ConfigError
 from newsmon.core.records import utcnow
-from newsmon.orchestrator import failed_sources, feed_batch_count, feed_batches, poll_feed_batch, summarize
+from newsmon.orchestrator import failed_feed, failed_sources, feed_batch_count, feed_batches, poll_feed_batch
 from newsmon.testing.loopback import LoopbackServer
 
 RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>{base}/</link>
@@ -78,8 +78,12 @@ def test_a_batch_reports_each_feed_and_whether_its_failure_is_worth_a_retry(tmp_
     failed = failed_sources([permanent, mixed])
     assert [(s["source"], s["failure"]) for s in failed] == \
         [("gone", "permanent"), ("page", "permanent"), ("gone", "permanent"), ("busy", "transient")]
-    alone = summarize([failed[-1]])
+    alone = failed_feed(failed[-1], poll_again=False, database_url=sqlite_url)
     assert alone["failure"] == "transient" and alone["failed"] == [f"busy: {failed[-1]['error']}"]
+    polled = len(server.requests)
+    again = failed_feed(failed[-1], poll_again=True, database_url=sqlite_url, sources_file=sources)
+    assert again["failure"] == "transient" and [s["source"] for s in again["sources"]] == ["busy"]
+    assert [r.path for r in server.requests[polled:]] == ["/busy.xml"]
 
 
 def test_the_batch_count_follows_the_setting_else_the_cores(monkeypatch):

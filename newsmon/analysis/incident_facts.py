@@ -216,7 +216,8 @@ _MONTH_ANY = "|".join(sorted({stem for stems in _MONTHS.values() for stem in ste
 # "3 December", "3 декабря", "1er décembre", "3 Aralık"; "December 3", "dekabrın 3-də", "դեկտեմբերի 3-ին"
 # a month word is its stem and a short ending (dekabrın, декабря): "Martakert" is not March
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:er)?\s+((?:{_MONTH_ANY})\w{{0,4}})(?!\w)", re.I)
-_MONTH_DAY = re.compile(_ahead(_MONTH_ANY.split("|")) + rf"(?<!\w)((?:{_MONTH_ANY})\w{{0,4}})\s+(\d{{1,2}})(?!\d)(?!\s*(?:%|km|км))", re.I)
+_MONTH_DAY = re.compile(_ahead(_MONTH_ANY.split("|"))
+                        + rf"(?<!\w)((?:{_MONTH_ANY})\w{{0,4}})\s+(\d{{1,2}})(?!\d)(?!\s*(?:%|km|км))", re.I)
 _DIGIT = re.compile(r"\d")
 _YESTERDAY = re.compile(r"\byesterday\b|\bвчера\b|երեկ|\bdünən\b|\bdün\b|\bhier\b", re.I)
 
@@ -269,16 +270,14 @@ _NUMBER_WORDS = {
     "sekiz": 8, "doqquz": 9, "dokuz": 9,
     "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "neuf": 9, "dix": 10,
 }
-_KILLED = re.compile(r"^(?:killed|dead|died|погиб|убит|զոհ|սպանվ|həlak|şəhid|şehit|öldü|öldürül|"
-                     r"tué|morts?$|décédé|hayatını)", re.I)
-_WOUNDED = re.compile(r"^(?:wounded|injured|hurt|ранен|ранени|пострада|վիրավոր|yaralan|yaralı|xəsarət|"
-                      r"blessé)", re.I)
-# the casualty stems anywhere (unanchored): a sentence without one has no token matching _KILLED or _WOUNDED,
-# so its tokens need not be tried one by one; the lookahead on their first letters rejects most positions at once
-_CASUALTY_STEMS = _KILLED.pattern[4:-1].split("|") + _WOUNDED.pattern[4:-1].split("|")
-assert all(stem[0].isalpha() for stem in _CASUALTY_STEMS)
-_CASUALTY_STEM = re.compile("(?=[" + "".join(sorted({stem[0] for stem in _CASUALTY_STEMS})) + "])(?:"
-                            + _KILLED.pattern[1:].replace("morts?$", "mort") + "|" + _WOUNDED.pattern[1:] + ")", re.I)
+_KILLED_STEMS = "killed|dead|died|погиб|убит|զոհ|սպանվ|həlak|şəhid|şehit|öldü|öldürül|tué|décédé|hayatını"
+_WOUNDED_STEMS = "wounded|injured|hurt|ранен|ранени|пострада|վիրավոր|yaralan|yaralı|xəsarət|blessé"
+_KILLED = re.compile(rf"^(?:{_KILLED_STEMS}|morts?$)", re.I)     # mort(s) whole: not mortier
+_WOUNDED = re.compile(rf"^(?:{_WOUNDED_STEMS})", re.I)
+# any casualty stem anywhere: a sentence without one has no token matching _KILLED or _WOUNDED, so its
+# tokens need not be tried one by one
+_CASUALTY_STEM = re.compile(_ahead([*_KILLED_STEMS.split("|"), "mort", *_WOUNDED_STEMS.split("|")])
+                            + rf"(?:{_KILLED_STEMS}|mort|{_WOUNDED_STEMS})", re.I)
 _TOKEN = re.compile(r"\d+|\w+")
 _SENTENCES = re.compile(r"(?<=[.!?։:])\s+|\n+")
 MAX_FIGURE = 500      # above this a number is a year, a distance or a count of shells
