@@ -116,12 +116,9 @@ def count_matches(session: Session, terms: Node | None, filters: Filters, every_
     """(matching stories, or articles with every_copy; True when that is a lower bound:
     more than COUNT_CAP articles matched, or only the newest were counted)."""
     cap = COUNT_CAP
-    if terms and isinstance(index, SqliteFullText):
-        return _counted(index.newest_with_stories(session, filters), every_copy)
-    if terms and isinstance(index, PostgresFullText) and not uses_positions(terms):
-        newest = index.dense_newest(session, filters)
-        if newest is not None:
-            return _counted(newest, every_copy)
+    newest = index.newest_with_stories(session, filters) if terms and index is not None else None
+    if newest is not None:   # the index read the newest matches cheaply: count those
+        return _counted(newest, every_copy)
     statement = filtered(select(Article.id, Article.story_id), filters)
     partial = False
     if terms:
@@ -389,11 +386,13 @@ class PostgresFullText:
             if span > DENSE_SPAN and not self.positional and not _narrow(filters):
                 span = top  # one GIN bitmap for the rest: a word's matches need no tsvector read
 
-    def dense_newest(self, session: Session, filters: Filters) -> list[Row] | None:
+    def newest_with_stories(self, session: Session, filters: Filters) -> list[Row] | None:
         """(id, story_id) of the COUNT_CAP + 1 newest matches when the first walk found them dense
         enough to read from the newest ids (a word in most articles: a GIN bitmap of all its
-        matches took 0.35-0.75 s at a million articles); None when they are not."""
-        if self._first_walk is None or self._first_walk[0] != filters or not self._first_walk[1]:
+        matches took 0.35-0.75 s at a million articles); None when they are not, or when
+        positions must be compared (phrases, NEAR)."""
+        if self.positional or self._first_walk is None or self._first_walk[0] != filters \
+                or not self._first_walk[1]:
             return None
         _, found, spanned = self._first_walk
         span = (COUNT_CAP + 1) * spanned * 5 // (4 * found)

@@ -121,7 +121,7 @@ class SiteCheck:
         known = self.validators.known.get(url)
         if known is None or not (known.etag or known.last_modified):
             raise Changed(f"no validator for {url}")
-        if self.robots is not None and not self.robots.allows(url, allow_private=self.allow_private):
+        if not self.may_fetch(url):
             raise Changed(f"robots.txt refuses {url}")
         self.wait_turn()
         try:
