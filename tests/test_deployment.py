@@ -25,7 +25,9 @@ RESULTS: dict[str, dict] = {}   # executor -> what its runs stored, for the Cele
 def stored(url: str) -> dict:
     """Articles and alerts by URL path (each test serves the snapshot on its own port). A keyword
     alert is named by its story's articles (which copy of a story carries it depends on which
-    task stored first); which article first carries a new term too, so those go by concept."""
+    task stored first); which article first carries a new term too, so those go by concept. An
+    incident alert goes by its kind alone: the incident takes its type from the report filed first,
+    and which one that is depends on how the executor's tasks and alert runs interleave."""
     with session_scope(url) as session:
         articles = session.execute(select(Article.id, Article.story_id, Article.canonical_url)).all()
         paths = {article_id: urlsplit(u).path for article_id, _, u in articles}
@@ -34,7 +36,8 @@ def stored(url: str) -> dict:
             stories.setdefault(story_id or -article_id, []).append(paths[article_id])
         alerts = session.execute(select(Alert.kind, Alert.concept, Article.id, Article.story_id)
                                  .join(Article, Alert.article_id == Article.id)).all()
-        named = [(kind, concept, sorted(stories[story_id or -article_id]) if kind == "keyword" else [])
+        named = [(kind, concept if kind != "incident" else "",
+                  sorted(stories[story_id or -article_id]) if kind == "keyword" else [])
                  for kind, concept, article_id, story_id in alerts]
         result = {"articles": sorted(paths.values()), "alerts": sorted(named),
                   "alert_rows": session.scalar(select(func.count(Alert.id)))}
