@@ -64,13 +64,30 @@ def shot(driver, name: str) -> Path:
     return path
 
 
+def navigate(driver, action) -> None:
+    """Run a click or submit and wait until the next page has replaced this one.
+
+    Selenium returns from click() and submit() before the new page loads, so an
+    element found right away can belong to the old page and go stale under us.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    action()
+    wait = WebDriverWait(driver, 30)
+    wait.until(expected_conditions.staleness_of(old_page))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def test_search_story_alerts_in_a_real_browser(browser, served):
     from selenium.webdriver.common.by import By
 
     browser.get(served + "/")
     box = browser.find_element(By.NAME, "q")
     box.send_keys("ganja OR Степанакерт")
-    box.submit()
+    navigate(browser, box.submit)
     assert "showing 1–5 of 5" in browser.find_element(By.CLASS_NAME, "pager").text   # Ստեփանակերտ too
     # titles only: the Russian title says "Степанакерта", matched in its text, not highlighted
     assert [mark.text for mark in browser.find_elements(By.TAG_NAME, "mark")] == ["Ganja"]
@@ -78,15 +95,15 @@ def test_search_story_alerts_in_a_real_browser(browser, served):
     assert HOSTILE in titles   # shown as text: no script ran, no alert dialog is open
     shot(browser, "1-search")
 
-    browser.find_element(By.PARTIAL_LINK_TEXT, "Missile strike").click()
+    navigate(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "Missile strike").click)
     assert "Missile strike" in browser.find_element(By.TAG_NAME, "h1").text
     assert "Every copy of this story (2)" in browser.page_source
     shot(browser, "2-story")
 
-    browser.find_element(By.LINK_TEXT, "Alerts").click()
+    navigate(browser, browser.find_element(By.LINK_TEXT, "Alerts").click)
     assert len(browser.find_elements(By.CSS_SELECTOR, "section.alert")) == 2
     shot(browser, "3-alerts")
-    browser.find_element(By.CSS_SELECTOR, "a.story-link").click()
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "a.story-link").click)
     assert browser.find_element(By.TAG_NAME, "h1").text in ("Missile strike on Ganja", "Missile strike hits Ganja")
     shot(browser, "4-alert-article")
 
