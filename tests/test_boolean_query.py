@@ -62,8 +62,19 @@ def test_a_place_also_matches_its_other_spellings_in_both_languages():
     node = parse_query("Ganja")
     assert {"gəncə*", "гяндж*"} <= set(node.variants)
     assert fts5_expression(node).startswith('("ganja" OR ') and '"gəncə"*' in fts5_expression(node)
-    assert tsquery_expression(node).startswith("('ganja' | ") and "'gəncə':*" in tsquery_expression(node)
+    # "ganja" is also one of Ganja's stems: PostgreSQL looks it up once, as the prefix
+    assert {"'ganja':*", "'gəncə':*"} <= set(tsquery_expression(node).strip("()").split(" | "))
     assert parse_query('"Ganja"').variants == ()          # a quoted word is that spelling only
+
+
+def test_sqlite_prefixes_are_written_as_the_indexed_words_they_stand_for():
+    def indexed(stem: str) -> tuple[str, ...] | None:   # None: too many to list; no other stem is indexed
+        return {"ganja": ("ganja", "ganjada"), "brussel": None}.get(stem, ())
+
+    node = parse_query("(Ganja OR ganja*) brussel* NEAR(missile ganja*, 3)")
+    assert fts5_expression(node, indexed) == \
+        '(("ganja" OR "ganjada") AND "brussel"* AND NEAR("missile" "ganja"*, 3))'   # NEAR takes phrases only
+    assert fts5_expression(parse_query("gəncə*"), indexed) == '"gəncə"'   # no word has it: matches nothing
 
 
 def test_which_queries_compare_positions():
@@ -107,7 +118,9 @@ def test_totals_are_exact_or_say_they_are_a_lower_bound(stored, monkeypatch):
         monkeypatch.setattr(query, "COUNT_CAP", 1)
         capped = query.search_page(session, "ganja", limit=1)
         monkeypatch.setattr(query, "COUNT_CAP", 1000)
-        monkeypatch.setattr(query, "COUNT_SPAN", 1)   # PostgreSQL counts phrases among the newest ids only
+        # PostgreSQL counts phrases among the newest ids only, once its walk has not read every id
+        monkeypatch.setattr(query, "COUNT_SPAN", 1)
+        monkeypatch.setattr(query, "POSITIONAL_WINDOW", 1)
         phrase = query.search_page(session, '"strike on"', limit=1)
         postgres = session.get_bind().dialect.name == "postgresql"
     assert (whole.total, whole.capped, whole.footer()) == (2, False, "showing 2 of 2 (--limit)")

@@ -128,6 +128,28 @@ def test_search_finds_words_in_english_russian_and_armenian(stored, word, expect
     assert found == expected if len(expected) < 2 or "Ganja" in expected[0] else sorted(found) == sorted(expected)
 
 
+def test_a_prefix_finds_the_same_whether_its_words_are_listed_or_merged(stored, monkeypatch):
+    """SQLite ORs the indexed words a prefix stands for (read from articles_fts_words); past
+    MAX_PREFIX_WORDS it keeps FTS5's own prefix query. Степанакерт's stems cover Степанакерта."""
+    url, _ = stored
+    from newsmon.storage import fulltext
+
+    searches = ("Brussel*", "Степанакерт", "Ganja OR Гянджа", "Ստեփանակ* -ganja")
+    listed = [sorted(titles(run_search(url, words))) for words in searches]
+    monkeypatch.setattr(fulltext, "MAX_PREFIX_WORDS", 0)
+    assert [sorted(titles(run_search(url, words))) for words in searches] == listed
+    assert listed[0] == ["Ceasefire talks in Brussels"] and "Обстрел Степанакерта" in listed[1]
+
+
+def test_the_index_tokenizer_is_the_one_prefixes_are_folded_with(sqlite_url):
+    from newsmon.storage.fulltext import FTS_TOKENIZER, fts5_tokens
+
+    with session_scope(sqlite_url) as session:
+        created = session.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'articles_fts'"))
+    assert f"tokenize='{FTS_TOKENIZER}'" in created
+    assert fts5_tokens("Qarabağ") == ("qarabag",) and fts5_tokens("ÜZRƏ") == ("uzrə",)
+
+
 def test_best_match_first_then_newest(stored):
     url, ids = stored
     # Title plus two mentions beat one mention in the text, though the talks are newer.

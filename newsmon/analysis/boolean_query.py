@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator, Union
+from typing import Callable, Iterator, Sequence, Union
 
 from newsmon.analysis.spellings import lower_case, spellings
 from newsmon.core.errors import NewsmonError
@@ -225,25 +225,55 @@ def _split(node: And) -> tuple[list[Node], list[Node]]:
 
 # --- FTS5 MATCH -------------------------------------------------------------------------
 
-def fts5_expression(node: Node) -> str:
-    """An FTS5 MATCH expression; every word is inside double quotes, so it is never an operator."""
+PrefixWords = Callable[[str], "Sequence[str] | None"]
+
+
+def fts5_expression(node: Node, prefix_words: PrefixWords | None = None) -> str:
+    """An FTS5 MATCH expression; every word is inside double quotes, so it is never an operator.
+
+    `prefix_words(stem)`: the indexed words a one-word prefix stands for (None: too
+    many to list), written as alternatives instead of the prefix itself.
+    """
     if isinstance(node, Term):
-        phrase = '"' + " ".join(node.words) + '"' + ("*" if node.prefix else "")
-        if not node.variants:
-            return phrase
-        variants = [f'"{v.rstrip("*")}"' + ("*" if v.endswith("*") else "") for v in node.variants]
-        return "(" + " OR ".join([phrase, *variants]) + ")"
-    if isinstance(node, Near):
+        return _fts5_term(node, prefix_words)
+    if isinstance(node, Near):  # NEAR takes phrases, not alternatives
         return f"NEAR({fts5_expression(node.first)} {fts5_expression(node.second)}, {node.distance})"
-    if isinstance(node, Or):
-        return "(" + " OR ".join(fts5_expression(child) for child in node.nodes) + ")"
+    if isinstance(node, Or):   # terms' spellings are merged: a word written twice is read (and ranked) once
+        return _fts5_any([alternative for child in node.nodes for alternative in (
+            _fts5_alternatives(child, prefix_words) if isinstance(child, Term)
+            else [fts5_expression(child, prefix_words)])])
     if isinstance(node, And):
         wanted, excluded = _split(node)
-        expression = "(" + " AND ".join(fts5_expression(child) for child in wanted) + ")"
+        expression = "(" + " AND ".join(fts5_expression(child, prefix_words) for child in wanted) + ")"
         for child in excluded:  # FTS5's NOT is binary: "A NOT B"
-            expression = f"({expression} NOT {fts5_expression(child)})"
+            expression = f"({expression} NOT {fts5_expression(child, prefix_words)})"
         return expression
     raise QueryError("a search cannot only exclude: add a word to look for")
+
+
+def _fts5_term(term: Term, prefix_words: PrefixWords | None) -> str:
+    return _fts5_any(_fts5_alternatives(term, prefix_words))
+
+
+def _fts5_any(alternatives: list[str]) -> str:
+    unique = list(dict.fromkeys(alternatives))
+    return unique[0] if len(unique) == 1 else "(" + " OR ".join(unique) + ")"
+
+
+def _fts5_alternatives(term: Term, prefix_words: PrefixWords | None) -> list[str]:
+    spelled = [(" ".join(term.words), term.prefix)] + [(v.rstrip("*"), v.endswith("*")) for v in term.variants]
+    written: list[str] = []
+    for text, prefix in spelled:
+        listed = prefix_words(text) if prefix and prefix_words and len(text.split()) == 1 else None
+        if listed is None:
+            written.append(f'"{text}"' + ("*" if prefix else ""))
+        else:   # no indexed word has that prefix: the alternative matches nothing and is left out
+            written += [_fts5_phrase(word) for word in listed]
+    return written or [f'"{term.words[0]}"']
+
+
+def _fts5_phrase(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
 
 
 # --- PostgreSQL tsquery -----------------------------------------------------------------
@@ -253,7 +283,10 @@ def tsquery_expression(node: Node) -> str:
     if isinstance(node, Term):
         last = len(node.words) - 1
         phrase = " <-> ".join(_lexeme(word, node.prefix and i == last) for i, word in enumerate(node.words))
-        return "(" + " | ".join([phrase, *(_lexeme(v.rstrip("*"), v.endswith("*")) for v in node.variants)]) + ")"
+        variants = [_lexeme(v.rstrip("*"), v.endswith("*")) for v in node.variants]
+        # A word that is also one of its own prefixes ("lachin" and "lachin"*) is looked up once, as the prefix.
+        alternatives = [phrase] if f"{phrase}:*" not in variants else []
+        return "(" + " | ".join(dict.fromkeys(alternatives + variants)) + ")"
     if isinstance(node, Near):
         first, second = tsquery_expression(node.first), tsquery_expression(node.second)
         # "at most N words between", in either order: <1> .. <N+1> both ways

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Iterable, Iterator, Sequence
 
-from sqlalchemy import Row, Select, and_, false, func, literal_column, or_, select, text
+from sqlalchemy import Row, Select, and_, case, false, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from models import Alert, AlertDelivery, Article, Revision, Sighting, Source
@@ -24,7 +24,8 @@ from newsmon.core.records import utcnow
 from newsmon.sources.staleness import MIN_STALE, is_stale, rhythm
 from newsmon.storage.lookup import source_outlets
 from newsmon.core.errors import NewsmonError
-from newsmon.storage.fulltext import FTS_TABLE, SEARCH_VECTOR, fts5_matching, to_tsquery, tsquery_matching
+from newsmon.storage.fulltext import (FTS_TABLE, SEARCH_VECTOR, fts5_matching, fts5_prefix_words, to_tsquery,
+                                      tsquery_matching)
 
 ARTICLE_FIELDS = ("id", "url", "canonical_url", "title", "source", "published_at", "fetched_at",
                   "language", "story_id", "duplicate_of", "relevance")
@@ -116,9 +117,9 @@ def count_matches(session: Session, terms: Node | None, filters: Filters, every_
     """(matching stories, or articles with every_copy; True when that is a lower bound:
     more than COUNT_CAP articles matched, or only the newest were counted)."""
     cap = COUNT_CAP
-    newest = index.newest_with_stories(session, filters) if terms and index is not None else None
+    newest = index.newest_for_count(session, filters) if terms and index is not None else None
     if newest is not None:   # the index read the newest matches cheaply: count those
-        return _counted(newest, every_copy)
+        return _counted(*newest, every_copy)
     statement = filtered(select(Article.id, Article.story_id), filters)
     partial = False
     if terms:
@@ -137,10 +138,17 @@ def _narrow(filters: Filters) -> bool:
     return filters.source is not None or filters.story is not None
 
 
-def _counted(rows: Sequence[Row], every_copy: bool) -> tuple[int, bool]:
-    """count_matches over the first COUNT_CAP + 1 matching (id, story_id) rows."""
+def _dense_span(filters: Filters) -> int:
+    """Ids a PostgreSQL walk tests row by row before it turns to GIN bitmaps. With a language
+    filter only that language's rows have their tsvector read (PostgresFullText._test)."""
+    return DENSE_SPAN * 5 if filters.language else DENSE_SPAN
+
+
+def _counted(rows: Sequence[Row], lower_bound: bool, every_copy: bool) -> tuple[int, bool]:
+    """count_matches over the first COUNT_CAP + 1 matching (id, story_id) rows (or fewer, a
+    lower bound, when only the newest ids were read)."""
     stories = {row.story_id if row.story_id is not None else -row.id for row in rows}
-    return (len(rows) if every_copy else len(stories)), len(rows) > COUNT_CAP
+    return (len(rows) if every_copy else len(stories)), len(rows) > COUNT_CAP or lower_bound
 
 
 COUNT_SPAN = 5_000
@@ -244,11 +252,13 @@ def _first_rows(pages: Iterable[Sequence[Row]], limit: int, every_copy: bool) ->
 # fewer matches than the window is ranked exactly. See bench/query_bench.py.
 
 RANK_WINDOW = 200
+POSITIONAL_WINDOW = 30   # PostgreSQL phrases and NEAR (PostgresFullText.rank_window)
 TITLE_WEIGHT = 2.5
 
 
 def _ranked_windows(session: Session, index: "SqliteFullText | PostgresFullText", filters: Filters,
-                    window: int = RANK_WINDOW) -> Iterator[Sequence[Row]]:
+                    window: int | None = None) -> Iterator[Sequence[Row]]:
+    window = window or index.rank_window
     below = None
     while True:
         ids = index.newest_matches(session, filters, below, window)
@@ -263,7 +273,7 @@ def _ranked_windows(session: Session, index: "SqliteFullText | PostgresFullText"
 def full_text_index(session: Session, terms: Node) -> "SqliteFullText | PostgresFullText":
     if session.get_bind().dialect.name == "postgresql":
         return PostgresFullText(tsquery_expression(terms), uses_positions(terms))
-    return SqliteFullText(fts5_expression(terms))
+    return SqliteFullText(fts5_expression(terms, fts5_prefix_words(session)))
 
 
 def _best_first(statement: Select, score) -> Select:
@@ -283,6 +293,7 @@ class SqliteFullText:
 
     expression: str
     fts = FTS_TABLE
+    rank_window = RANK_WINDOW
     _newest: tuple[Filters, list[Row]] | None = field(default=None, init=False, repr=False)
 
     def matching(self, statement: Select) -> Select:
@@ -306,6 +317,10 @@ class SqliteFullText:
             rows = session.execute(statement.order_by(self.fts.c.rowid.desc()).limit(COUNT_CAP + 1)).all()
             self._newest = (filters, rows)
         return self._newest[1]
+
+    def newest_for_count(self, session: Session, filters: Filters) -> tuple[list[Row], bool]:
+        """What count_matches counts: the newest matches, all of them up to COUNT_CAP (never a lower bound)."""
+        return self.newest_with_stories(session, filters), False
 
     def _filtered(self, statement: Select, filters: Filters) -> Select:
         """The matches passing the filters. A source is tested against the set of its article ids
@@ -335,13 +350,19 @@ class PostgresFullText:
     expression: str
     positional: bool = False  # phrases or NEAR: each GIN candidate's tsvector is read to compare positions
     vector = SEARCH_VECTOR
-    _first_walk: tuple[Filters, int, int] | None = field(default=None, init=False, repr=False)  # ids found, spanned
+    _first_walk: tuple[Filters, list[Row], int, bool] | None = field(default=None, init=False, repr=False)
 
     def tsquery(self):
         return to_tsquery(self.expression)
 
     def matching(self, statement: Select) -> Select:
         return tsquery_matching(statement, self.expression)
+
+    @property
+    def rank_window(self) -> int:
+        """Positions are compared row by row (3.5 µs per candidate's tsvector), and a phrase of two
+        common words is rare among the rows that have both: its newest page is ranked, not 200 rows."""
+        return POSITIONAL_WINDOW if self.positional else RANK_WINDOW
 
     def newest_matches(self, session: Session, filters: Filters, below: int | None, count: int) -> list[int]:
         """Ids of the `count` newest matches passing the filters, looked for in ever wider id spans.
@@ -356,49 +377,79 @@ class PostgresFullText:
         key backwards through a wide span testing every row, which it picks for
         words it misjudges as common (seconds on a rare word at a million articles).
         """
-        rows, spanned = self._walk(session, filters, below, count, (Article.id,), count * 5)
+        rows, spanned, whole = self._walk(session, filters, below, count, max(count, RANK_WINDOW) * 5)
         if below is None:
-            self._first_walk = (filters, len(rows), spanned)
-        return [row.id for row in rows]
+            self._first_walk = (filters, rows, spanned, whole)
+        return [row.id for row in rows[:count]]
 
-    def _walk(self, session: Session, filters: Filters, below: int | None, count: int, columns: tuple,
-              span: int) -> tuple[list[Row], int]:
-        """The `count` newest matches below `below` (all ids if None), and how many ids were spanned."""
+    def _walk(self, session: Session, filters: Filters, below: int | None, count: int,
+              span: int) -> tuple[list[Row], int, bool]:
+        """(id, story_id) of the `count` newest matches below `below` (all ids if None), how many ids
+        were spanned, and whether that was every id. A word's walk that ends in one GIN bitmap of all
+        the ids left reads up to COUNT_CAP + 1 rows there: the total is taken from the same bitmap."""
         start = below if below is not None else (session.scalar(select(func.max(Article.id))) or 0) + 1
         rows, top = [], start
         while True:
-            statement = self.matching(filtered(select(*columns), filters).where(Article.id < top))
-            if span < top:
-                statement = statement.where(Article.id >= top - span)
             # A wide span: test only the GIN index's candidates in it, not every row of the range (one
             # source's or story's rows are few and cheaper to test first: the planner's choice then).
-            with _bitmap_scans(session, span > DENSE_SPAN and (self.positional or not _narrow(filters)),
-                               only=True):
-                rows += session.execute(statement.order_by((Article.id + 0).desc()).limit(count - len(rows))).all()
-            if len(rows) == count:
-                return rows, start - rows[-1].id + 1
-            if span >= top:
-                return rows, start - 1
-            # Spans do not overlap: each goes on below the last, sized from the density seen so far.
+            bitmap = span > _dense_span(filters) and (self.positional or not _narrow(filters))
+            wanted = max(count, COUNT_CAP + 1) if bitmap and span >= top and not self.positional else count
+            statement = filtered(select(Article.id, Article.story_id), filters).where(
+                Article.id < top, self._test(filters, through_index=bitmap))
+            if span < top:
+                statement = statement.where(Article.id >= top - span)
+            with _bitmap_scans(session, bitmap, only=True):
+                rows += session.execute(statement.order_by((Article.id + 0).desc()).limit(wanted - len(rows))).all()
+            if len(rows) >= count or span >= top:
+                whole = span >= top and len(rows) < wanted
+                return rows, (start - 1 if whole else start - rows[-1].id + 1), whole
             top -= span
-            seen = start - top
-            span = top if not rows else max(seen, (count - len(rows)) * seen * 5 // (4 * len(rows)))
-            if span > DENSE_SPAN and not self.positional and not _narrow(filters):
-                span = top  # one GIN bitmap for the rest: a word's matches need no tsvector read
+            span = self._next_span(filters, start - top, len(rows), count, top)
 
-    def newest_with_stories(self, session: Session, filters: Filters) -> list[Row] | None:
-        """(id, story_id) of the COUNT_CAP + 1 newest matches when the first walk found them dense
-        enough to read from the newest ids (a word in most articles: a GIN bitmap of all its
-        matches took 0.35-0.75 s at a million articles); None when they are not, or when
-        positions must be compared (phrases, NEAR)."""
-        if self.positional or self._first_walk is None or self._first_walk[0] != filters \
-                or not self._first_walk[1]:
+    def _next_span(self, filters: Filters, seen: int, found: int, count: int, top: int) -> int:
+        """Spans do not overlap: each goes on below the last, sized from the density seen so far.
+        A word's matches need no tsvector read through a GIN bitmap, so past a dense span one bitmap
+        takes all the rest; a phrase's candidates are each read (and sorted by id) however many are
+        wanted, so its spans at most quadruple what was seen."""
+        estimate = (count - found) * seen * 5 // (4 * found) if found else top
+        if self.positional:
+            return max(seen, min(estimate, 4 * seen))
+        span = max(seen, estimate)
+        if span <= _dense_span(filters) or _narrow(filters):
+            return span
+        # Through GIN bitmaps a span costs the index lookup and a heap read per match in it (4 µs;
+        # the matches are then sorted): one span for all the rest when that is a few thousand reads
+        # at most, rather than another lookup of the index (60 ms for a place's many spellings).
+        return top if found * top // seen < 2 * COUNT_CAP else span
+
+    def _test(self, filters: Filters, through_index: bool):
+        """The match condition. Row by row, a language filter is tested first: PostgreSQL keeps the
+        written order of conditions of equal cost and puts @@ first, and reading every row's
+        tsvector (3.5 µs) before its language made a word + --lang walk 4x slower (bench/api_bench.py).
+        Through the GIN index the condition must be the bare @@, which the index answers."""
+        match = self.vector.op("@@")(self.tsquery())
+        if through_index or filters.language is None:
+            return match
+        return case((Article.language == filters.language, match), else_=false())
+
+    def newest_for_count(self, session: Session, filters: Filters) -> tuple[list[Row], bool] | None:
+        """(id, story_id) of the COUNT_CAP + 1 newest matches, and whether they are a lower bound,
+        when the first walk read them all or found them dense enough to read from the newest ids
+        (a word in most articles: a GIN bitmap of all its matches took 0.35-0.75 s at a million
+        articles). A phrase's or NEAR's matches are those its walk found among the ids it
+        spanned, a lower bound: each candidate's positions are compared row by row. None: the
+        walk was not made, or a word is too sparse to count from the newest ids."""
+        if self._first_walk is None or self._first_walk[0] != filters:
             return None
-        _, found, spanned = self._first_walk
-        span = (COUNT_CAP + 1) * spanned * 5 // (4 * found)
-        if span > DENSE_SPAN:
+        _, rows, spanned, whole = self._first_walk
+        if whole or len(rows) > COUNT_CAP or self.positional:
+            return rows[:COUNT_CAP + 1], not whole and len(rows) <= COUNT_CAP
+        if not rows:
             return None
-        return self._walk(session, filters, None, COUNT_CAP + 1, (Article.id, Article.story_id), span)[0]
+        span = (COUNT_CAP + 1) * spanned * 5 // (4 * len(rows))
+        if span > _dense_span(filters):
+            return None
+        return self._walk(session, filters, None, COUNT_CAP + 1, span)[0], False
 
     def ranked(self, ids: list[int], filters: Filters) -> Select:
         """The window's rows, best first; `ids` already pass the filters."""
