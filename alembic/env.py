@@ -6,7 +6,8 @@ from models.engine import make_engine
 
 # Dialect-specific full-text objects are created by the migrations and are not in the models.
 FTS_OBJECTS = {"articles_fts", "articles_fts_data", "articles_fts_idx", "articles_fts_content",
-               "articles_fts_docsize", "articles_fts_config", "search_vector", "ix_articles_search_vector"}
+               "articles_fts_docsize", "articles_fts_config", "articles_fts_words", "search_vector",
+               "ix_articles_search_vector"}
 
 
 def include_object(obj, name, type_, reflected, compare_to):
