@@ -284,11 +284,11 @@ def _best_first(statement: Select, score) -> Select:
 class SqliteFullText:
     """The FTS5 table articles_fts (rowid = article id); the expression is a bound parameter.
 
-    Every FTS5 statement with a prefix term (a place's spellings are stems:
-    "karabakh"*) first merges the whole doclist of each word it covers: 50 ms
-    and more per statement at a million articles. So the first walk reads the
-    COUNT_CAP + 1 newest matches with their story ids once, and the first
-    windows and the total are taken from it (bench/api_bench.py).
+    A prefix (a place's spellings are stems: "karabakh"*) is written as the
+    indexed words it stands for (storage.fulltext.fts5_prefix_words), since
+    FTS5 merges the whole doclist of each word a prefix covers in every
+    statement. The first walk reads the COUNT_CAP + 1 newest matches with their
+    story ids once, and the first windows and the total are taken from it.
     """
 
     expression: str

@@ -6,6 +6,7 @@ tsquery_expression) and is always a bound parameter.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from functools import lru_cache
 from typing import Callable
 
@@ -75,7 +76,7 @@ def _vocabulary_range(session: Session, stem: str) -> tuple[str, ...] | None:
 @lru_cache(maxsize=4096)
 def fts5_tokens(word: str) -> tuple[str, ...]:
     """`word` as FTS5 indexes it (case and diacritics folded by its own tokenizer, not an imitation)."""
-    with sqlite3.connect(":memory:") as scratch:
+    with closing(sqlite3.connect(":memory:")) as scratch:
         scratch.execute(f"CREATE VIRTUAL TABLE words USING fts5(word, tokenize='{FTS_TOKENIZER}')")
         scratch.execute("CREATE VIRTUAL TABLE tokens USING fts5vocab(words, instance)")
         scratch.execute("INSERT INTO words VALUES (?)", (word,))
