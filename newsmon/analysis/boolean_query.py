@@ -235,7 +235,7 @@ def fts5_expression(node: Node, prefix_words: PrefixWords | None = None) -> str:
     many to list), written as alternatives instead of the prefix itself.
     """
     if isinstance(node, Term):
-        return _fts5_term(node, prefix_words)
+        return _fts5_any(_fts5_alternatives(node, prefix_words))
     if isinstance(node, Near):  # NEAR takes phrases, not alternatives
         return f"NEAR({fts5_expression(node.first)} {fts5_expression(node.second)}, {node.distance})"
     if isinstance(node, Or):   # terms' spellings are merged: a word written twice is read (and ranked) once
@@ -249,10 +249,6 @@ def fts5_expression(node: Node, prefix_words: PrefixWords | None = None) -> str:
             expression = f"({expression} NOT {fts5_expression(child, prefix_words)})"
         return expression
     raise QueryError("a search cannot only exclude: add a word to look for")
-
-
-def _fts5_term(term: Term, prefix_words: PrefixWords | None) -> str:
-    return _fts5_any(_fts5_alternatives(term, prefix_words))
 
 
 def _fts5_any(alternatives: list[str]) -> str:

@@ -108,29 +108,26 @@ def search_page(session: Session, query: str | None = None, filters: Filters = F
     found = _search(session, terms, filters, every_copy, offset + limit, index)
     if len(found) < offset + limit:  # the search ran out of matches: it has seen them all, nothing to count
         return Page(found[offset:], offset, len(found))
-    total, capped = count_matches(session, terms, filters, every_copy, index)
+    total, capped = count_matches(session, index, filters, every_copy)
     return Page(found[offset:], offset, max(total, len(found)), capped)
 
 
-def count_matches(session: Session, terms: Node | None, filters: Filters, every_copy: bool,
-                  index: "SqliteFullText | PostgresFullText | None" = None) -> tuple[int, bool]:
+def count_matches(session: Session, index: "SqliteFullText | PostgresFullText | None", filters: Filters,
+                  every_copy: bool) -> tuple[int, bool]:
     """(matching stories, or articles with every_copy; True when that is a lower bound:
-    more than COUNT_CAP articles matched, or only the newest were counted)."""
-    cap = COUNT_CAP
-    newest = index.newest_for_count(session, filters) if terms and index is not None else None
+    more than COUNT_CAP articles matched, or only the newest were counted). `index`: the
+    search's, after its first ranking window (None: no words, every article passing the filters)."""
+    newest = index.newest_for_count(session, filters) if index is not None else None
     if newest is not None:   # the index read the newest matches cheaply: count those
         return _counted(*newest, every_copy)
     statement = filtered(select(Article.id, Article.story_id), filters)
-    partial = False
-    if terms:
-        statement = full_text_index(session, terms).matching(statement)
-        if uses_positions(terms) and session.get_bind().dialect.name == "postgresql":
-            statement, partial = _newest_span(session, statement)
-    found = statement.limit(cap + 1).subquery()
-    with _bitmap_scans(session, bool(terms), only=partial):
+    if index is not None:
+        statement = index.matching(statement)
+    found = statement.limit(COUNT_CAP + 1).subquery()
+    with _bitmap_scans(session, index is not None):
         articles, stories = session.execute(select(
             func.count(), func.count(func.distinct(func.coalesce(found.c.story_id, -found.c.id))))).one()
-    return (articles if every_copy else stories), articles > cap or partial
+    return (articles if every_copy else stories), articles > COUNT_CAP
 
 
 def _narrow(filters: Filters) -> bool:
@@ -151,15 +148,7 @@ def _counted(rows: Sequence[Row], lower_bound: bool, every_copy: bool) -> tuple[
     return (len(rows) if every_copy else len(stories)), len(rows) > COUNT_CAP or lower_bound
 
 
-COUNT_SPAN = 5_000
 DENSE_SPAN = 10_000  # PostgreSQL counts a word by testing at most this many newest rows (~10 µs each)
-
-
-def _newest_span(session: Session, statement: Select) -> tuple[Select, bool]:
-    """PostgreSQL checks a phrase against each candidate's tsvector (0.3 s per 14,000 candidates at
-    100,000 articles): count among the COUNT_SPAN newest articles only, a lower bound when there are older ones."""
-    top = session.scalar(select(func.max(Article.id))) or 0
-    return statement.where(Article.id > top - COUNT_SPAN), top > COUNT_SPAN
 
 
 @contextmanager
